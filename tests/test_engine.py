@@ -1,0 +1,148 @@
+"""The training engine end to end: records, reproducibility, divergence, callbacks."""
+
+import math
+
+import numpy as np
+import pytest
+
+import workbench as wb
+from workbench.run import HISTORY_COLUMNS, WEIGHT_COLUMNS
+
+CLASSIFICATION_KEYS = {"accuracy", "balanced_accuracy", "macro_f1", "worst_group_accuracy",
+                       "worst_class_accuracy", "group_gap", "ece", "mce", "brier", "nll"}
+FAST = dict(dataset="blobs2d", dataset_params={"n_per_class": 100}, epochs=3, batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def digits_run():
+    cfg = wb.RunConfig(dataset="digits", imbalance=[{"kind": "longtail", "ratio": 20}],
+                       scheme="linupper", epochs=4, track=64)
+    return wb.train(cfg)
+
+
+def test_run_records_what_the_app_shows(digits_run):
+    run = digits_run
+    assert run.status == "done" and set(run.summary) == CLASSIFICATION_KEYS
+    assert all(math.isfinite(v) for v in run.summary.values())
+    h = run.history
+    assert list(h.columns) == HISTORY_COLUMNS
+    assert set(h["split"]) == {"train_batch", "train", "val", "test"}
+    batch = h[h["split"] == "train_batch"]
+    steps = run.info["steps"]
+    for metric in ("ess", "max_min_ratio", "entropy", "objective", "loss"):
+        assert (batch[(batch.metric == metric) & (batch.group == "all")]["step"]
+                .tolist() == list(range(steps)))
+    # per-group and per-class mean weight and loss at every step
+    assert {"even", "odd", "class:0", "class:9"} <= set(batch[batch.metric == "weight"].group)
+    shares = batch[(batch.metric == "share") & batch.group.isin(["even", "odd"])]
+    assert np.allclose(shares.groupby("step")["value"].sum(), 1.0)
+    # linupper is dynamic: ESS below 1 once the burn-in (0 here) is over
+    ess = batch[(batch.metric == "ess")]["value"]
+    assert ess.max() <= 1.0 + 1e-6 and ess.min() < 0.999
+    # evaluation at every epoch, for every split, overall and per group
+    test_acc = run.curve("accuracy", "test")
+    assert len(test_acc) == 4 and test_acc["value"].between(0, 1).all()
+    assert math.isclose(test_acc["value"].iloc[-1], run.summary["accuracy"], abs_tol=1e-6)
+
+
+def test_tracked_weights_are_bounded_and_stratified(digits_run):
+    w = digits_run.weights
+    assert list(w.columns) == WEIGHT_COLUMNS
+    assert w["sample_id"].nunique() <= 64
+    # each tracked sample appears once per epoch (a permutation per epoch): no N x steps growth
+    assert len(w) == w["sample_id"].nunique() * 4
+    assert set(w["group"]) == {"even", "odd"}
+    assert (w["weight"] >= 0).all() and np.isfinite(w["loss"]).all()
+    # batch mean 1 means tracked weights average to about 1 too
+    assert 0.5 < w["weight"].mean() < 1.5
+
+
+def test_same_seed_same_numbers_different_seed_differs():
+    cfg = wb.RunConfig(scheme="group_dro", **FAST)
+    a, b = wb.train(cfg), wb.train(cfg)
+    assert a.summary == b.summary
+    assert a.history["value"].equals(b.history["value"])
+    assert a.weights.equals(b.weights)
+    c = wb.train(cfg.replace(seed=1))
+    assert c.summary != a.summary
+
+
+@pytest.mark.parametrize("scheme", wb.SCHEMES.names())
+def test_every_scheme_trains_end_to_end(scheme):
+    cls = wb.SCHEMES.get(scheme)
+    dataset = "blobs2d" if "classification" in cls.tasks else "noisy_regression"
+    cfg = wb.RunConfig(dataset=dataset, scheme=scheme, epochs=2, batch_size=32,
+                       dataset_params={"n_per_class": 60} if dataset == "blobs2d" else {})
+    run = wb.train(cfg)
+    assert run.status == "done", run.message
+    assert all(math.isfinite(v) for v in run.summary.values())
+    assert len(run.weights) > 0
+
+
+@pytest.mark.parametrize("dataset", wb.DATASETS.names())
+def test_every_dataset_trains_end_to_end(dataset):
+    run = wb.train(wb.RunConfig(dataset=dataset, epochs=1, batch_size=256, model="linear"))
+    assert run.status == "done"
+    if run.info["task"] == "regression":
+        assert set(run.summary) == {"mse", "worst_group_mse"}
+        assert run.summary["mse"] > 0
+    else:
+        assert set(run.summary) == CLASSIFICATION_KEYS
+
+
+def test_sampling_scheme_changes_batch_composition():
+    cfg = wb.RunConfig(dataset="digits", imbalance=[{"kind": "longtail", "ratio": 20}],
+                       epochs=3, dataset_params={"group_by": "class"})
+    natural = wb.train(cfg).history
+    balanced = wb.train(cfg.replace(scheme="temperature_sampling",
+                                    scheme_params={"tau": 1000.0})).history
+
+    def share_of_rarest(h):
+        s = h[(h.split == "train_batch") & (h.metric == "share") & (h.group == "9")]
+        return s["value"].mean()
+
+    assert share_of_rarest(natural) < 0.05
+    assert 0.06 < share_of_rarest(balanced) < 0.15  # about 1/10 under class-uniform draws
+
+
+def test_divergence_is_reported_not_raised():
+    cfg = wb.RunConfig(dataset="noisy_regression", optimizer="sgd", lr=10.0, epochs=5,
+                       model="linear")
+    run = wb.train(cfg)
+    assert run.status == "diverged"
+    assert isinstance(run.diverged_step, int) and run.diverged_step >= 0
+    assert "diverged" in run.message and str(run.diverged_step) in run.message
+    assert run.summary == {}
+
+
+def test_batch_larger_than_data_is_a_clear_error():
+    with pytest.raises(ValueError, match="batch_size 5000 is larger than the training split"):
+        wb.train(wb.RunConfig(dataset="digits", batch_size=5000, epochs=1))
+
+
+def test_progress_callback_and_cancel():
+    calls = []
+    cb = wb.FunctionProgress(lambda done, total: calls.append((done, total)), every=5,
+                             should_stop=lambda: len(calls) >= 2)
+    run = wb.train(wb.RunConfig(**FAST), callbacks=[cb])
+    assert run.status == "cancelled"
+    assert calls[0] == (5, calls[0][1]) and len(calls) == 2
+    assert run.info["steps"] == 10
+
+
+def test_model_selection_rule_is_recorded():
+    cfg = wb.RunConfig(selection="best_val_worst_group_accuracy", **FAST)
+    run = wb.train(cfg)
+    assert 1 <= run.info["selected_epoch"] <= 3
+    val = run.history[(run.history.split == "val") & (run.history.metric == "accuracy")]
+    worst = val[val.group.isin(run.info["group_names"])].groupby("epoch")["value"].min()
+    assert worst.idxmax() == run.info["selected_epoch"]
+
+
+def test_predictions_hold_val_and_test_probabilities(digits_run):
+    p = digits_run.predictions
+    assert set(p["split"]) == {"val", "test"}
+    probs = p[[f"p{c}" for c in range(10)]].to_numpy()
+    assert np.allclose(probs.sum(1), 1.0)
+    test = p[p.split == "test"]
+    assert math.isclose((test["pred"] == test["label"]).mean(), digits_run.summary["accuracy"])

@@ -1,0 +1,29 @@
+"""The reweighting workbench: see what sample and group reweighting does to a model.
+
+Registries (``DATASETS``, ``TRANSFORMS``, ``SCHEMES``, ``MODELS``), the config
+(``RunConfig``), the engine (``train``) and comparisons over schemes and seeds
+(``compare``) are the public API.
+
+Example:
+    >>> import workbench as wb
+    >>> "linupper" in wb.SCHEMES.names()
+    True
+    >>> run = wb.train(wb.RunConfig(dataset="blobs2d", epochs=1, model="linear"))
+    >>> run.status
+    'done'
+"""
+
+from . import metrics
+from .callbacks import Callback, FunctionProgress, StepRecord, TqdmProgress
+from .compare import Comparison, compare
+from .config import RunConfig
+from .data import DATASETS, TRANSFORMS
+from .engine import train
+from .models import MODELS
+from .run import Run
+from .schemes import SCHEMES
+
+__all__ = ["DATASETS", "MODELS", "SCHEMES", "TRANSFORMS", "Callback", "Comparison",
+           "FunctionProgress", "Run", "RunConfig", "StepRecord", "TqdmProgress", "compare",
+           "metrics", "train"]
+__version__ = "0.1.0"

@@ -1,0 +1,179 @@
+"""Command line: ``python -m workbench list | run | compare``.
+
+Flags mirror ``RunConfig``; ``--json`` prints a machine-readable summary. Every user
+error (unknown name, out-of-range value, unreadable flag) is one line on stderr and exit
+code 2, never a traceback.
+
+Example:
+    python -m workbench list schemes
+    python -m workbench run --dataset digits --imbalance longtail:ratio=50 \\
+        --scheme linupper --scheme-param r=1.0 --epochs 30 --json
+    python -m workbench compare --schemes uniform,inverse_frequency --seeds 0,1,2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import fields
+
+from .config import RunConfig
+
+REGISTRIES = ("datasets", "transforms", "schemes", "models")
+
+
+class UserError(Exception):
+    """An error in what the user asked for: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's default prints usage and exits 2; keep one line
+        raise UserError(f"{self.prog}: {message}")
+
+
+def parse_value(text: str):
+    """'3' -> 3, '0.5' -> 0.5, 'true' -> True, '[1,2]' -> [1, 2], else the string."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_pairs(items: list[str] | None, flag: str) -> dict:
+    out = {}
+    for item in items or []:
+        for part in filter(None, item.split(",")) if "[" not in item else [item]:
+            key, sep, value = part.partition("=")
+            if not sep or not key:
+                raise UserError(f"{flag} expects key=value, got {part!r}")
+            out[key.strip()] = parse_value(value)
+    return out
+
+
+def parse_spec(text: str, flag: str) -> tuple[str, dict]:
+    """'longtail:ratio=50,order=index' -> ('longtail', {'ratio': 50, 'order': 'index'})."""
+    name, _, rest = text.partition(":")
+    return name.strip(), parse_pairs([rest] if rest else [], flag)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="workbench", description="The reweighting workbench.")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+    lst = sub.add_parser("list", help="list data sets, transforms, schemes, models")
+    lst.add_argument("what", nargs="?", choices=REGISTRIES, help="only this registry")
+    for name in ("run", "compare"):
+        sp = sub.add_parser(name, help=f"{name} and print the summary")
+        _config_flags(sp)
+        sp.add_argument("--json", action="store_true", help="print JSON")
+        sp.add_argument("--progress", action="store_true", help="show a tqdm progress bar")
+    cmp = sub.choices["compare"]
+    cmp.add_argument("--schemes", default="uniform,inverse_frequency",
+                     help="semicolon- or comma-separated schemes, e.g. "
+                          "'uniform;linupper:r=0.5' (params after ':')")
+    cmp.add_argument("--seeds", default="0,1,2", help="comma-separated training seeds")
+    return p
+
+
+def _config_flags(sp):
+    d = RunConfig()
+    sp.add_argument("--config", help="JSON file with RunConfig fields (flags override it)")
+    sp.add_argument("--dataset", help=f"data set (default {d.dataset})")
+    sp.add_argument("--dataset-param", action="append", help="data set parameter key=value")
+    sp.add_argument("--imbalance", action="append",
+                    help="imbalance transform kind:key=value,... (repeatable, applied in order)")
+    sp.add_argument("--scheme", help=f"weighting scheme (default {d.scheme})")
+    sp.add_argument("--scheme-param", action="append", help="scheme parameter key=value")
+    sp.add_argument("--model", help=f"model (default {d.model})")
+    sp.add_argument("--model-param", action="append", help="model parameter key=value")
+    for f in fields(RunConfig):
+        if f.type in ("int", "float", "str") and f.name not in ("dataset", "scheme", "model"):
+            sp.add_argument("--" + f.name.replace("_", "-"), dest=f.name,
+                            type=parse_value, help=f"{f.name} (default {getattr(d, f.name)})")
+
+
+def config_from_args(args) -> RunConfig:
+    base = {}
+    if args.config:
+        try:
+            with open(args.config) as fh:
+                base = json.load(fh)
+        except (OSError, json.JSONDecodeError) as err:
+            raise UserError(f"cannot read --config {args.config}: {err}") from None
+    for f in fields(RunConfig):
+        value = getattr(args, f.name, None)
+        if value is not None and f.name not in ("dataset_params", "scheme_params",
+                                                "model_params", "imbalance"):
+            base[f.name] = value
+    for flag, key in (("dataset_param", "dataset_params"), ("scheme_param", "scheme_params"),
+                      ("model_param", "model_params")):
+        if getattr(args, flag):
+            base[key] = {**base.get(key, {}), **parse_pairs(getattr(args, flag), "--" + flag)}
+    if args.imbalance:
+        base["imbalance"] = [{"kind": k, **p} for k, p in
+                             (parse_spec(t, "--imbalance") for t in args.imbalance)]
+    return RunConfig.from_dict(base).validate()
+
+
+def _print_summary(run, as_json: bool) -> None:
+    payload = {"scheme": run.label, "seed": run.config.seed, "status": run.status,
+               "summary": run.summary, "diverged_step": run.diverged_step,
+               "message": run.message, "runtime_s": round(run.info.get("runtime_s", 0), 3),
+               "config": run.config.to_dict()}
+    if as_json:
+        print(json.dumps(payload, indent=2))
+        return
+    print(f"{run.label}  seed={run.config.seed}  status={run.status}  "
+          f"({payload['runtime_s']} s)")
+    if run.message:
+        print(run.message)
+    for k, v in run.summary.items():
+        print(f"  {k:<22} {v:.4f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import workbench as wb
+
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command in (None, "list"):
+            for reg in [args.what] if getattr(args, "what", None) else REGISTRIES:
+                registry = getattr(wb, reg.upper())
+                print(f"{reg}:")
+                for name in registry.names():
+                    print(f"  {name:<22} {registry.describe(name)[:90]}")
+            return 0
+        cfg = config_from_args(args)
+        if args.command == "run":
+            run = wb.train(cfg, progress=args.progress)
+            _print_summary(run, args.json)
+            return 0 if run.status == "done" else 1
+        schemes = [parse_spec(s, "--schemes") for s in _split_schemes(args.schemes)]
+        seeds = [int(s) for s in _split_ints(args.seeds)]
+        cmp = wb.compare(cfg, schemes=schemes, seeds=seeds, progress=args.progress)
+        if args.json:
+            print(json.dumps({"table": cmp.table.to_dict(orient="records"),
+                              "runs": cmp.summaries.to_dict(orient="records")}, indent=2))
+        else:
+            print(cmp.pivot().round(4).to_string())
+        return 0
+    except (UserError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _split_schemes(text: str) -> list[str]:
+    if ";" in text or ":" in text:
+        return [s for s in text.split(";") if s.strip()]
+    return [s for s in text.split(",") if s.strip()]
+
+
+def _split_ints(text: str) -> list[str]:
+    parts = [s for s in str(text).split(",") if s.strip()]
+    bad = [s for s in parts if not s.strip().lstrip("-").isdigit()]
+    if bad or not parts:
+        raise UserError(f"--seeds expects comma-separated integers, got {text!r}")
+    return parts

@@ -1,0 +1,123 @@
+"""``compare``: one config, several schemes, several seeds; a tidy table with intervals.
+
+"Seeds" here are training seeds (model initialisation, data order, sampling); the data
+split is fixed by ``config.data_seed`` so every seed sees the same data. The table gives,
+per scheme and metric, n, mean, sample standard deviation (ddof 1) and a 95% Student-t
+interval mean +/- t(0.975, n-1) * std / sqrt(n) (DomainBed's undefined error bars are a
+known pitfall; with n = 1 the interval is undefined and reported as NaN).
+
+Example:
+    >>> import workbench as wb
+    >>> cmp = wb.compare(wb.RunConfig(dataset="blobs2d", epochs=1, model="linear"),
+    ...                  schemes=["uniform", "inverse_frequency"], seeds=[0, 1])
+    >>> list(cmp.table.columns)
+    ['scheme', 'metric', 'mean', 'std', 'ci_low', 'ci_high', 'n']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .callbacks import Callback
+from .config import RunConfig
+from .registry import check
+from .run import Run
+
+TABLE_COLUMNS = ["scheme", "metric", "mean", "std", "ci_low", "ci_high", "n"]
+
+
+def scheme_variants(schemes: Iterable[Any]) -> list[tuple[str, dict]]:
+    """Normalise 'name', ('name', {params}) or {'scheme': name, 'params': {...}} entries."""
+    out = []
+    for s in schemes:
+        if isinstance(s, str):
+            out.append((s, {}))
+        elif isinstance(s, dict) and "scheme" in s:
+            out.append((s["scheme"], dict(s.get("params", s.get("scheme_params", {})))))
+        elif isinstance(s, (tuple, list)) and len(s) == 2 and isinstance(s[1], dict):
+            out.append((s[0], dict(s[1])))
+        else:
+            raise ValueError(f"cannot read scheme entry {s!r}; use a name, (name, params) "
+                             "or {'scheme': name, 'params': {...}}")
+    check(len(out) > 0, "compare needs at least one scheme")
+    return out
+
+
+def interval_table(summaries: pd.DataFrame, by: str = "scheme") -> pd.DataFrame:
+    """Mean, std and 95% t-interval over seeds of every numeric summary column."""
+    from scipy import stats
+
+    metrics = [c for c in summaries.columns
+               if c not in (by, "seed", "status", "label") and
+               pd.api.types.is_numeric_dtype(summaries[c])]
+    rows = []
+    for key, grp in summaries.groupby(by, sort=False):
+        for m in metrics:
+            v = grp[m].dropna().to_numpy(dtype=float)
+            n = len(v)
+            mean = float(v.mean()) if n else np.nan
+            std = float(v.std(ddof=1)) if n > 1 else np.nan
+            half = float(stats.t.ppf(0.975, n - 1) * std / np.sqrt(n)) if n > 1 else np.nan
+            rows.append({by: key, "metric": m, "mean": mean, "std": std,
+                         "ci_low": mean - half, "ci_high": mean + half, "n": n})
+    return pd.DataFrame(rows, columns=[by, *TABLE_COLUMNS[1:]])
+
+
+@dataclass
+class Comparison:
+    config: RunConfig
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def summaries(self) -> pd.DataFrame:
+        """One row per run: scheme label, seed, status and every summary metric."""
+        return pd.DataFrame([{"scheme": r.label, "seed": r.config.seed, "status": r.status,
+                              **r.summary} for r in self.runs])
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """scheme, metric, mean, std, ci_low, ci_high, n over the runs that finished."""
+        done = self.summaries
+        done = done[done["status"] == "done"] if len(done) else done
+        if done.empty:
+            return pd.DataFrame(columns=TABLE_COLUMNS)
+        return interval_table(done.drop(columns=["status"]))
+
+    def pivot(self, stat: str = "mean") -> pd.DataFrame:
+        """Schemes as rows, metrics as columns: the compact view."""
+        return self.table.pivot(index="scheme", columns="metric", values=stat)
+
+    def runs_of(self, scheme_label: str) -> list[Run]:
+        return [r for r in self.runs if r.label == scheme_label]
+
+
+def comparison_configs(config: RunConfig, schemes: Iterable[Any], seeds: Iterable[int]
+                       ) -> list[RunConfig]:
+    seeds = list(seeds)
+    check(len(seeds) > 0, "compare needs at least one seed")
+    configs = [config.replace(scheme=name, scheme_params=params, seed=int(seed))
+               for name, params in scheme_variants(schemes) for seed in seeds]
+    for c in configs:
+        c.validate()
+    return configs
+
+
+def compare(config: RunConfig, schemes: Iterable[Any] = ("uniform",), seeds: Iterable[int] = (0,),
+            progress: bool = False, callbacks: list[Callback] | tuple = (),
+            runner: Callable[[RunConfig], Run] | None = None) -> Comparison:
+    """Train ``config`` under every scheme and seed; all configs are validated first."""
+    from .engine import train
+
+    configs = comparison_configs(config, schemes, seeds)
+    runner = runner or (lambda c: train(c, callbacks=callbacks))
+    iterator = configs
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(configs, desc="compare", unit="run")
+    return Comparison(config, [runner(c) for c in iterator])

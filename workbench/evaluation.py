@@ -1,0 +1,110 @@
+"""Evaluation of a model on whole splits: curves for the history, and the final summary.
+
+``evaluate`` runs the model over a split in chunks (no gradients) and returns the raw
+outputs plus tidy rows (overall, per group, per class) of the unweighted loss and the
+accuracy (classification) or MSE (regression). ``final_records`` turns the selected
+model's val/test outputs into ``run.summary`` (via ``workbench.metrics``) and the
+``predictions`` frame the calibration views use.
+
+Example:
+    >>> import torch
+    >>> from torch import nn
+    >>> ds = SplitTensors(torch.zeros(4, 2), torch.tensor([0, 1, 0, 1]), torch.zeros(4).long(),
+    ...                   torch.arange(4), torch.zeros(4, dtype=torch.bool))
+    >>> out, rows = evaluate(nn.Linear(2, 2), ds, "classification", ["g0"], ["a", "b"])
+    >>> sorted({r["metric"] for r in rows})
+    ['accuracy', 'loss']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import metrics
+from .schemes.base import per_sample_loss
+
+
+@dataclass
+class SplitTensors:
+    X: torch.Tensor
+    y: torch.Tensor
+    g: torch.Tensor
+    ids: torch.Tensor
+    noisy: torch.Tensor
+
+    @classmethod
+    def from_split(cls, split, task: str, device: torch.device) -> SplitTensors:
+        y_dtype = torch.float32 if task == "regression" else torch.long
+        def t(a, dtype):  # copies: cached data sets hand out read-only arrays
+            return torch.tensor(a, dtype=dtype, device=device)
+
+        return cls(t(split.X, torch.float32), t(split.y, y_dtype), t(split.g, torch.long),
+                   t(split.ids, torch.long), t(split.noisy, torch.bool))
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, X: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
+    was_training = model.training
+    model.eval()
+    out = torch.cat([model(X[i:i + chunk]) for i in range(0, len(X), chunk)])
+    model.train(was_training)
+    return out
+
+
+def evaluate(model, data: SplitTensors, task: str, group_names: list[str],
+             class_names: list[str]) -> tuple[torch.Tensor, list[dict]]:
+    """Outputs on the split and tidy rows: loss and accuracy/mse, overall/group/class."""
+    out = predict(model, data.X)
+    losses = per_sample_loss(out, data.y, task)
+    if task == "regression":
+        scores = {"mse": losses}
+        out = out.reshape(-1)
+    else:
+        scores = {"loss": losses, "accuracy": (out.argmax(1) == data.y).float()}
+    rows = []
+    keys = [("group", data.g, group_names)]
+    if task != "regression":
+        keys.append(("class", data.y, [f"class:{c}" for c in class_names]))
+    for metric, values in scores.items():
+        rows.append({"group": "all", "metric": metric, "value": float(values.mean())})
+        for _, key, names in keys:
+            count = torch.bincount(key, minlength=len(names)).float()
+            sums = torch.zeros(len(names), device=values.device).index_add_(0, key, values)
+            for name, c, s in zip(names, count.tolist(), sums.tolist()):
+                if c > 0:
+                    rows.append({"group": name, "metric": metric, "value": s / c})
+    return out, rows
+
+
+def final_records(outputs: dict[str, torch.Tensor], splits: dict[str, SplitTensors],
+                  task: str, n_bins: int = 15) -> tuple[dict, pd.DataFrame]:
+    """Summary metrics on the test split and the val/test predictions frame."""
+    frames = []
+    summary: dict = {}
+    for name in ("val", "test"):
+        data, out = splits[name], outputs[name]
+        y, g = data.y.cpu().numpy(), data.g.cpu().numpy()
+        frame = {"split": name, "sample_id": data.ids.cpu().numpy(), "label": y, "group": g,
+                 "noisy": data.noisy.cpu().numpy()}
+        if task == "regression":
+            pred = out.reshape(-1).cpu().numpy().astype(np.float64)
+            frame["pred"] = pred
+            if name == "test":
+                summary = metrics.regression_summary(pred, y, g)
+        else:
+            probs = torch.softmax(out.double(), dim=1).cpu().numpy()
+            frame["pred"] = probs.argmax(1)
+            frame["confidence"] = probs.max(1)
+            for c in range(probs.shape[1]):
+                frame[f"p{c}"] = probs[:, c]
+            if name == "test":
+                summary = metrics.classification_summary(probs, y, g, n_bins=n_bins)
+        frames.append(pd.DataFrame(frame))
+    return {k: float(v) for k, v in summary.items()}, pd.concat(frames, ignore_index=True)

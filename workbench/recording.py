@@ -1,0 +1,118 @@
+"""The recorder: what the app shows, captured at every step without per-sample Python work.
+
+Per step it keeps, in preallocated device tensors of shape (steps, groups) and
+(steps, classes), the batch share, mean loss and mean weight of each group and class,
+plus weight diagnostics (ESS, max/min, entropy) of the batch weights. For a tracked
+subset of training samples (stratified by group, default 256) it keeps the loss and
+weight each time the sample is in a batch. Memory is O(steps x (groups + classes) +
+tracked x epochs): it never grows with N x steps.
+
+Example:
+    >>> import torch
+    >>> picks = stratified_subset(torch.tensor([0, 0, 0, 1]), 2, seed=0)
+    >>> sorted(picks.tolist())[-1]
+    3
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .callbacks import Callback, StepRecord
+from .metrics.weights import weight_diagnostics
+from .run import HISTORY_COLUMNS, WEIGHT_COLUMNS
+
+DIAGNOSTICS = ("ess", "max_min_ratio", "entropy", "objective", "loss")
+
+
+def stratified_subset(g: torch.Tensor, k: int, seed: int) -> torch.Tensor:
+    """About k positions, split evenly over groups (small groups give all they have)."""
+    g_np = g.cpu().numpy()
+    rng = np.random.default_rng(seed)
+    groups = np.unique(g_np)
+    picks, budget = [], k
+    for i, grp in enumerate(sorted(groups, key=lambda v: (g_np == v).sum())):
+        members = np.flatnonzero(g_np == grp)
+        take = min(len(members), budget // (len(groups) - i))
+        picks.append(rng.choice(members, size=take, replace=False))
+        budget -= take
+    return torch.as_tensor(np.sort(np.concatenate(picks)), dtype=torch.long)
+
+
+class Recorder(Callback):
+    def __init__(self, n_train: int, g: torch.Tensor, n_groups: int, n_classes: int,
+                 total_steps: int, steps_per_epoch: int, track: int, seed: int):
+        dev = g.device
+        self.n_groups, self.n_classes, self.spe = n_groups, n_classes, steps_per_epoch
+        self.steps = 0
+        shape_g, shape_c = (total_steps, n_groups), (total_steps, max(n_classes, 1))
+        self.g_stats = torch.zeros((3, *shape_g), device=dev)  # count, loss sum, weight sum
+        self.c_stats = torch.zeros((3, *shape_c), device=dev)
+        self.diag = torch.zeros((total_steps, len(DIAGNOSTICS)), device=dev)
+        self.tracked = stratified_subset(g, min(track, n_train), seed).to(dev)
+        self.slot = torch.full((n_train,), -1, dtype=torch.long, device=dev)
+        self.slot[self.tracked] = torch.arange(len(self.tracked), device=dev)
+        self.sample_rows: list[torch.Tensor] = []
+
+    def on_step(self, rec: StepRecord) -> None:
+        t = rec.step
+        ones = torch.ones_like(rec.losses)
+        pairs = [(self.g_stats, rec.g)] + ([(self.c_stats, rec.y)] if self.n_classes else [])
+        for stats, key in pairs:
+            for j, v in enumerate((ones, rec.losses, rec.weights)):
+                stats[j, t].index_add_(0, key.long(), v)
+        d = weight_diagnostics(rec.weights)
+        self.diag[t] = torch.stack([d["ess"], d["max_min_ratio"], d["entropy"],
+                                    rec.objective.detach(), rec.losses.mean()]).float()
+        slots = self.slot[rec.idx]
+        hit = slots >= 0
+        if self.tracked.numel():
+            rows = torch.stack([torch.full_like(rec.losses, t), slots.float(),
+                                rec.losses, rec.weights])[:, hit]
+            self.sample_rows.append(rows)
+        self.steps = t + 1
+
+    # ---- tidy frames ------------------------------------------------------------
+    def history(self, group_names: list[str], class_names: list[str]) -> pd.DataFrame:
+        T = self.steps
+        steps = np.arange(T)
+        parts = [self._tidy(self.g_stats[:, :T], group_names, steps),
+                 self._tidy(self.c_stats[:, :T], [f"class:{c}" for c in class_names], steps)
+                 if class_names else None]
+        diag = self.diag[:T].cpu().numpy()
+        for j, name in enumerate(DIAGNOSTICS):
+            parts.append(pd.DataFrame({"step": steps, "group": "all", "metric": name,
+                                       "value": diag[:, j]}))
+        out = pd.concat([p for p in parts if p is not None], ignore_index=True)
+        out["epoch"] = out["step"] // self.spe
+        out["split"] = "train_batch"
+        return out[HISTORY_COLUMNS]
+
+    @staticmethod
+    def _tidy(stats: torch.Tensor, names: list[str], steps: np.ndarray) -> pd.DataFrame:
+        count, loss_sum, w_sum = stats.cpu().numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = {"share": count / np.maximum(count.sum(1, keepdims=True), 1),
+                      "loss": loss_sum / count, "weight": w_sum / count}
+        frames = []
+        for metric, arr in values.items():
+            present = count > 0 if metric != "share" else np.ones_like(count, bool)
+            t_idx, k_idx = np.nonzero(present)
+            frames.append(pd.DataFrame({"step": steps[t_idx], "group": np.asarray(names)[k_idx],
+                                        "metric": metric, "value": arr[t_idx, k_idx]}))
+        return pd.concat(frames, ignore_index=True)
+
+    def weights(self, ids: torch.Tensor, y: torch.Tensor, g: torch.Tensor,
+                noisy: torch.Tensor, group_names: list[str]) -> pd.DataFrame:
+        if not self.sample_rows:
+            return pd.DataFrame(columns=WEIGHT_COLUMNS)
+        rows = torch.cat(self.sample_rows, dim=1).cpu().numpy()
+        pos = self.tracked.cpu().numpy()[rows[1].astype(np.int64)]
+        label = y.cpu().numpy()[pos]
+        return pd.DataFrame({
+            "step": rows[0].astype(np.int64), "sample_id": ids.cpu().numpy()[pos],
+            "label": label, "group": np.asarray(group_names)[g.cpu().numpy()[pos]],
+            "noisy": noisy.cpu().numpy()[pos], "loss": rows[2], "weight": rows[3],
+        })[WEIGHT_COLUMNS]

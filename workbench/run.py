@@ -1,0 +1,58 @@
+"""``Run``: the record of one training run, and ``RunStatus``.
+
+A run holds the config, the final ``summary`` (test metrics, plain floats), the tidy
+``history`` (step, epoch, split, group, metric, value), the tracked-sample ``weights``
+(step, sample_id, label, group, noisy, loss, weight), and the val/test ``predictions``
+the calibration views need. ``info`` carries counts, names and timings.
+
+Example:
+    >>> r = Run(config=None, status="done", summary={"accuracy": 0.9})
+    >>> r.ok
+    True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+STATUSES = ("running", "done", "diverged", "cancelled", "failed")
+
+HISTORY_COLUMNS = ["step", "epoch", "split", "group", "metric", "value"]
+WEIGHT_COLUMNS = ["step", "sample_id", "label", "group", "noisy", "loss", "weight"]
+
+
+@dataclass
+class Run:
+    config: Any
+    status: str = "done"
+    summary: dict = field(default_factory=dict)
+    history: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=HISTORY_COLUMNS))
+    weights: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WEIGHT_COLUMNS))
+    predictions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    info: dict = field(default_factory=dict)
+    diverged_step: int | None = None
+    message: str = ""
+    model: Any = None  # the trained torch module (in memory only, never stored)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "done"
+
+    @property
+    def label(self) -> str:
+        return self.config.label if self.config is not None else ""
+
+    def curve(self, metric: str, split: str = "test", group: str = "all") -> pd.DataFrame:
+        """One metric over steps: the rows of ``history`` for (split, group, metric)."""
+        h = self.history
+        sel = (h["metric"] == metric) & (h["split"] == split) & (h["group"] == group)
+        return h.loc[sel, ["step", "epoch", "value"]].reset_index(drop=True)
+
+    def __repr__(self) -> str:
+        keys = ("accuracy", "balanced_accuracy", "worst_group_accuracy", "ece", "mse")
+        shown = ", ".join(f"{k}={self.summary[k]:.4f}" for k in keys if k in self.summary)
+        seed = getattr(self.config, "seed", "?")
+        return f"Run({self.label}, seed={seed}, {self.status}, {shown})"

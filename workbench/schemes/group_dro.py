@@ -1,0 +1,100 @@
+"""Group DRO (Sagawa et al., ICLR 2020), REFERENCE.md section 4.
+
+Online group distributionally robust optimisation: a distribution q over groups is moved
+towards the groups with the highest loss by exponentiated-gradient ascent, and the model
+minimises sum_g q_g lbar_g. Following WILDS, the *update* of q (``update``) is kept apart
+from the *objective* (``weights``): the engine calls ``update`` first, then ``weights``.
+
+Example:
+    >>> import torch
+    >>> from workbench.schemes.base import TrainInfo
+    >>> info = TrainInfo("classification", torch.zeros(4).long(), torch.tensor([0, 0, 1, 2]),
+    ...                  n_classes=1, n_groups=3, total_steps=10)
+    >>> GroupDRO().init_state(info)["q"]
+    tensor([0.3333, 0.3333, 0.3333])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+
+from ..registry import check
+from .base import SCHEMES, Batch, Scheme, State, TrainInfo, normalise
+
+
+def group_sums(values: torch.Tensor, g: torch.Tensor, n_groups: int) -> tuple[torch.Tensor,
+                                                                               torch.Tensor]:
+    """Per-group (sum of values, count) over a batch, both (G,), vectorised."""
+    g = g.long().to(values.device)
+    sums = torch.zeros(n_groups, dtype=values.dtype, device=values.device).index_add_(
+        0, g, values)
+    counts = torch.bincount(g, minlength=n_groups).to(values.dtype)
+    return sums, counts
+
+
+@SCHEMES.register("group_dro")
+@dataclass(frozen=True)
+class GroupDRO(Scheme):
+    """Group DRO (Sagawa et al. 2020): minimise the q-weighted group losses, q chasing the worst.
+
+    State ``{"q": (G,)}``, uniform at the start. ``update``: for each group present in the
+    batch, q_g <- q_g exp(eta * (lbar_g + adjustment / sqrt(n_g))) with lbar_g its mean
+    batch loss and n_g its training count; absent groups keep q_g; then q is renormalised
+    to sum 1 (in log-space, so it stays finite). ``weights``: w_i = q_{g_i} B / m_{g_i}
+    (m_g = count of g in the batch), so mean(w l) = sum_g q_g lbar_g; groups absent from the
+    batch get no weight, and the rescaling to batch mean 1 divides by the q-mass of the
+    present groups. Defaults: eta = 0.01, adjustment C = 0 (the generalisation adjustment
+    C / sqrt(n_g) enters only the q update, as in the authors' code).
+    Our choices: absent groups are not updated (the authors' code adds the adjustment to
+    them too); q covers all G groups, including groups empty in the training set; a batch
+    with a non-finite loss leaves q unchanged.
+
+    Example:
+        >>> GroupDRO(eta=0.1, adjustment=1.0).params()
+        {'eta': 0.1, 'adjustment': 1.0}
+    """
+
+    needs_groups: ClassVar[bool] = True
+    uniform_on_equal_losses: ClassVar[bool] = False  # weights follow group sizes in the batch
+    paper: ClassVar[str] = ("Sagawa et al., Distributionally Robust Neural Networks for Group "
+                            "Shifts, ICLR 2020")
+    formula: ClassVar[str] = (r"q_g \leftarrow \frac{q_g e^{\eta \bar l_g}}{\sum_h q_h "
+                              r"e^{\eta \bar l_h}},\quad w_i = q_{g_i} \frac{B}{m_{g_i}}")
+    eta: float = 0.01
+    adjustment: float = 0.0
+
+    def __post_init__(self) -> None:
+        for field in ("eta", "adjustment"):
+            value = getattr(self, field)
+            check(isinstance(value, (int, float)) and not isinstance(value, bool)
+                  and 0 <= value < float("inf"),
+                  f"group_dro {field} must be a finite number >= 0, got {value!r}")
+
+    def init_state(self, info: TrainInfo) -> State:
+        check(info.n_groups >= 1, f"group_dro needs at least one group, got {info.n_groups}")
+        return {"q": torch.full((info.n_groups,), 1.0 / info.n_groups)}
+
+    def update(self, losses: torch.Tensor, batch: Batch, state: State, info: TrainInfo) -> State:
+        q = state["q"]
+        sums, counts = group_sums(losses.detach().to(q.dtype).to(q.device), batch.g, q.numel())
+        present = counts > 0
+        step = sums / counts.clamp_min(1)
+        if self.adjustment:
+            n_g = info.group_counts.to(q.device, q.dtype).clamp_min(1)
+            step = step + self.adjustment / n_g.sqrt()
+        step = torch.where(present, self.eta * step, torch.zeros_like(step))
+        if not torch.isfinite(step).all():
+            return dict(state)
+        log_q = torch.log(q) + step
+        return {**state, "q": torch.softmax(log_q, dim=0)}
+
+    def weights(self, losses: torch.Tensor, batch: Batch, state: State,
+                info: TrainInfo) -> torch.Tensor:
+        q = state["q"].to(losses.device)
+        g = batch.g.long().to(losses.device)
+        _, counts = group_sums(torch.ones_like(losses), g, q.numel())
+        w = q[g] * losses.numel() / counts[g]
+        return normalise(w).detach()

@@ -1,0 +1,182 @@
+"""Dynamic loss-based instance schemes, REFERENCE.md section 3: recomputed every step.
+
+``linupper``, ``quadratic`` and ``extremes`` are the three strategies of Sow et al.
+(ICLR 2025, arXiv 2502.06733), sharing :class:`SowScheme`:
+
+1. min-max normalise the batch losses to [-delta, delta]:
+   h_i = delta (2 l_i - l_max - l_min) / (l_max - l_min) (l_max == l_min: uniform weights);
+2. apply the strategy f(h);
+3. w = B softmax(f / r), the closed form of max_w sum_i w_i f_i - r KL(w || uniform).
+
+``kl_dro`` weights the raw losses instead: w = B softmax(l / lam).
+
+Example:
+    >>> import torch
+    >>> from workbench.schemes.base import Batch, TrainInfo
+    >>> info = TrainInfo("regression", torch.zeros(4), torch.zeros(4).long(), 1, 1, 100)
+    >>> losses = torch.tensor([1.0, 2.0, 3.0, 5.0])
+    >>> batch = Batch(torch.arange(4), torch.zeros(4), torch.zeros(4).long(),
+    ...               torch.zeros(4), step=0, n_groups=1, n_classes=1)
+    >>> LinUpper().weights(losses, batch, {}, info)
+    tensor([0.4947, 0.8157, 1.3448, 1.3448])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+
+from ..registry import check
+from .base import SCHEMES, Batch, Scheme, State, TrainInfo, normalise
+
+_PAPER_SOW = ("Sow et al., Dynamic Loss-Based Sample Reweighting for Improved Large Language "
+              "Model Pretraining, ICLR 2025 (arXiv 2502.06733)")
+_EQUAL_RTOL = 1e-6  # losses whose range is below this fraction of max |l| count as equal
+_STEPS = (r"h_i = \delta \frac{2 l_i - l_{\max} - l_{\min}}{l_{\max} - l_{\min}},\quad "
+          r"w_i = B\,\mathrm{softmax}_i\!\left(f(h)/r\right),\quad ")
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+@dataclass(frozen=True)
+class SowScheme(Scheme):
+    """Shared steps of Sow et al.'s strategies; subclasses give only ``strategy(h)``.
+
+    Parameters: ``delta`` (> 0) the half-width of the normalised loss range, ``r`` (> 0)
+    the KL strength (largest weight ratio e^{(max f - min f)/r}, i.e. e^{1/r} for
+    delta = 1), ``burn_in`` in [0, 1): uniform weights while
+    ``step < burn_in * total_steps`` (the authors use 1,000 steps of 20k; a fraction here
+    is our choice so that it scales with the run length). Also ours: losses whose range
+    is below 1e-6 of max |l| (float rounding) count as equal and give uniform weights, as
+    min-max normalisation would otherwise blow rounding noise up to the full weight range.
+    """
+
+    delta: float = 1.0
+    r: float = 1.0
+    burn_in: float = 0.0
+
+    def __post_init__(self) -> None:
+        name = getattr(self, "name", "sow scheme")
+        for field in ("delta", "r"):
+            value = getattr(self, field)
+            check(_is_number(value) and 0 < value < float("inf"),
+                  f"{name} {field} must be a finite number > 0, got {value!r}")
+        check(_is_number(self.burn_in) and 0 <= self.burn_in < 1,
+              f"{name} burn_in must be a fraction of training in [0, 1), got {self.burn_in!r}")
+
+    def strategy(self, h: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def weights(self, losses: torch.Tensor, batch: Batch, state: State,
+                info: TrainInfo) -> torch.Tensor:
+        losses = losses.detach()
+        ones = torch.ones_like(losses)
+        if losses.numel() < 2 or batch.step < self.burn_in * info.total_steps:
+            return ones
+        l_max, l_min = losses.max(), losses.min()
+        span = l_max - l_min
+        scale = torch.maximum(l_max.abs(), l_min.abs())
+        if not torch.isfinite(span) or span <= _EQUAL_RTOL * scale or span <= 0:
+            return ones  # equal losses, up to float rounding
+        h = self.delta * (2 * losses - l_max - l_min) / span
+        f = self.strategy(h.clamp(-self.delta, self.delta))
+        return normalise(torch.softmax(f / self.r, dim=0))
+
+
+@SCHEMES.register("linupper")
+@dataclass(frozen=True)
+class LinUpper(SowScheme):
+    """LinUpper (Sow et al. 2025): f(h) = min(h + delta, delta), down-weights low losses.
+
+    Samples below the middle of the batch's loss range get linearly less weight; all samples
+    above it share the top weight, so high-loss outliers are not amplified further. The paper
+    finds it converges fastest. Our choices: see :class:`SowScheme` (burn-in as a fraction).
+
+    Example:
+        >>> LinUpper(r=0.4).params()
+        {'delta': 1.0, 'r': 0.4, 'burn_in': 0.0}
+    """
+
+    paper: ClassVar[str] = _PAPER_SOW
+    formula: ClassVar[str] = _STEPS + r"f(h) = \min(h + \delta, \delta)"
+
+    def strategy(self, h: torch.Tensor) -> torch.Tensor:
+        return torch.clamp(h + self.delta, max=self.delta)
+
+
+@SCHEMES.register("quadratic")
+@dataclass(frozen=True)
+class Quadratic(SowScheme):
+    """Quadratic (Sow et al. 2025): f(h) = 1 - h^2 / delta^2, favours medium losses.
+
+    Both the easiest (lowest loss) and the hardest (highest loss, possibly noisy) samples of
+    the batch are down-weighted. Our choices: see :class:`SowScheme`.
+
+    Example:
+        >>> Quadratic(delta=2.0).params()
+        {'delta': 2.0, 'r': 1.0, 'burn_in': 0.0}
+    """
+
+    paper: ClassVar[str] = _PAPER_SOW
+    formula: ClassVar[str] = _STEPS + r"f(h) = 1 - h^2 / \delta^2"
+
+    def strategy(self, h: torch.Tensor) -> torch.Tensor:
+        return 1 - h**2 / self.delta**2
+
+
+@SCHEMES.register("extremes")
+@dataclass(frozen=True)
+class Extremes(SowScheme):
+    """Extremes (Sow et al. 2025): f(h) = |h|, favours the lowest and the highest losses.
+
+    The opposite of Quadratic: samples at either end of the batch's loss range get the most
+    weight. Our choices: see :class:`SowScheme`.
+
+    Example:
+        >>> Extremes(burn_in=0.1).params()
+        {'delta': 1.0, 'r': 1.0, 'burn_in': 0.1}
+    """
+
+    paper: ClassVar[str] = _PAPER_SOW
+    formula: ClassVar[str] = _STEPS + r"f(h) = |h|"
+
+    def strategy(self, h: torch.Tensor) -> torch.Tensor:
+        return h.abs()
+
+
+@SCHEMES.register("kl_dro")
+@dataclass(frozen=True)
+class KLDRO(Scheme):
+    """KL-regularised instance DRO (IR-DRO): w = B softmax(l / lam) over the batch.
+
+    The closed-form worst case of max_w sum_i w_i l_i - lam KL(w || uniform): higher loss,
+    exponentially more weight; lam -> inf is uniform, lam -> 0 puts all weight on the
+    largest loss. Unlike the Sow et al. schemes the raw losses are used, so the weights
+    depend on the loss scale. Our choices: default lam = 1, no clipping; the softmax
+    subtracts the batch maximum, so the weights stay finite for any finite loss; a batch
+    with a non-finite loss gets uniform weights.
+
+    Example:
+        >>> KLDRO(lam=0.5).params()
+        {'lam': 0.5}
+    """
+
+    paper: ClassVar[str] = ("Zhang et al., Doubly Robust Instance-Reweighted Adversarial "
+                            "Training, 2023; Take the Bull by the Horns (IR-DRO), 2024")
+    formula: ClassVar[str] = r"w_i = B\,\frac{e^{l_i/\lambda}}{\sum_j e^{l_j/\lambda}}"
+    lam: float = 1.0
+
+    def __post_init__(self) -> None:
+        check(_is_number(self.lam) and self.lam > 0,
+              f"kl_dro lam must be a number > 0, got {self.lam!r}")
+
+    def weights(self, losses: torch.Tensor, batch: Batch, state: State,
+                info: TrainInfo) -> torch.Tensor:
+        z = losses.detach() / self.lam
+        if not torch.isfinite(z).all():
+            return torch.ones_like(z)
+        return normalise(torch.softmax(z - z.max(), dim=0))

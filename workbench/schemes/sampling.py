@@ -1,0 +1,102 @@
+"""Sampling schemes, REFERENCE.md section 2: change what is drawn, not the loss.
+
+A sampling scheme has ``mode = "sample"``: its ``weights`` are uniform and the engine draws
+training samples with the per-sample probabilities of ``sampling_probs(state, info, step)``,
+an (N,) tensor summing to 1 (computed once in ``init_state`` and kept in the state under
+``"probs"``).
+
+Example:
+    >>> import torch
+    >>> from workbench.schemes.base import TrainInfo
+    >>> info = TrainInfo("classification", torch.tensor([0, 0, 0, 1]), torch.zeros(4).long(),
+    ...                  n_classes=2, n_groups=1, total_steps=10)
+    >>> s = TemperatureSampling(tau=1e9)
+    >>> s.sampling_probs(s.init_state(info), info, step=0)
+    tensor([0.1667, 0.1667, 0.1667, 0.5000])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+
+from ..registry import check
+from .base import SCHEMES, Scheme, State, TrainInfo
+from .static import check_by, train_counts
+
+
+def temperature_mass(counts: torch.Tensor, tau: float) -> torch.Tensor:
+    """q_c proportional to (n_c / N)^(1/tau) over non-empty keys (0 for empty), sum 1.
+
+    Computed in log-space in float64, so tiny tau (q -> one-hot on the largest class) and
+    huge or infinite tau (q -> uniform over non-empty classes) stay finite.
+    """
+    c64 = counts.to(torch.float64)
+    log_share = torch.log(c64.clamp_min(1) / c64.sum())
+    logits = torch.where(c64 > 0, log_share / tau, torch.full_like(c64, float("-inf")))
+    return torch.softmax(logits, dim=0)
+
+
+def temperature_probs(counts: torch.Tensor, keys: torch.Tensor, tau: float) -> torch.Tensor:
+    """Per-sample draw probabilities q_{c(i)} / n_{c(i)}, (N,), float32, summing to 1."""
+    q = temperature_mass(counts, tau)
+    per_key = q / counts.to(torch.float64).clamp_min(1)
+    probs = per_key[keys]
+    return (probs / probs.sum()).to(torch.float32)
+
+
+@SCHEMES.register("temperature_sampling")
+@dataclass(frozen=True)
+class TemperatureSampling(Scheme):
+    """Temperature sampling: draw class (or group) c with q_c proportional to (n_c / N)^(1/tau).
+
+    Each sample of c is drawn with probability q_c / n_c. tau = 1 is natural sampling
+    (every sample 1/N), tau -> inf gives every non-empty class the same mass (class-balanced
+    "upsampling"), tau < 1 sharpens towards the largest class. Wang et al. 2024 show that
+    under full-batch gradient descent this equals loss weighting with w_c = q_c N / n_c
+    (``equivalent_weights``), while with SGD sampling has lower gradient variance, converges
+    faster and over-fits the rare classes sooner. Our choices: tau >= 1e-3 (float("inf")
+    allowed), empty classes get no mass, ``by="group"`` applies the rule to groups; the
+    probabilities are precomputed in ``init_state`` and stored as ``state["probs"]`` (N,)
+    and ``state["mass"]`` (K,).
+
+    Example:
+        >>> TemperatureSampling(tau=2.0, by="group").params()
+        {'tau': 2.0, 'by': 'group'}
+    """
+
+    mode: ClassVar[str] = "sample"
+    uniform_on_equal_losses: ClassVar[bool] = True  # loss weights are always uniform
+    paper: ClassVar[str] = ("Wang et al., Upsample or Upweight? Balanced Training on Heavily "
+                            "Imbalanced Datasets, 2024")
+    formula: ClassVar[str] = (r"P(i) = \frac{q_{c(i)}}{n_{c(i)}},\quad q_c \propto "
+                              r"\left(\frac{n_c}{N}\right)^{1/\tau}")
+    tau: float = 1.0
+    by: str = "class"
+
+    def __post_init__(self) -> None:
+        check(isinstance(self.tau, (int, float)) and not isinstance(self.tau, bool)
+              and self.tau >= 1e-3,
+              f"temperature_sampling tau must be a number >= 1e-3 (inf allowed), got {self.tau!r}")
+        check_by("temperature_sampling", self.by)
+
+    def init_state(self, info: TrainInfo) -> State:
+        counts, keys = train_counts(self.name, self.by, info)
+        return {"probs": temperature_probs(counts, keys, float(self.tau)),
+                "mass": temperature_mass(counts, float(self.tau)).to(torch.float32)}
+
+    def sampling_probs(self, state: State, info: TrainInfo, step: int) -> torch.Tensor:
+        return state["probs"]
+
+    def equivalent_weights(self, info: TrainInfo) -> torch.Tensor:
+        """Loss weights w_i = q_{c(i)} N / n_{c(i)}, (N,), mean 1 over the training set.
+
+        Full-batch gradient descent on mean_i(w_i l_i) follows the same gradient as the
+        expected gradient under sampling with ``sampling_probs`` (REFERENCE.md section 2).
+        """
+        counts, keys = train_counts(self.name, self.by, info)
+        q = temperature_mass(counts, float(self.tau))
+        per_key = q * info.n / counts.to(torch.float64).clamp_min(1)
+        return per_key[keys].to(torch.float32)

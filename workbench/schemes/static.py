@@ -1,0 +1,161 @@
+"""Static (data-only) schemes, REFERENCE.md section 1: weights fixed before training.
+
+``uniform`` is plain ERM. ``inverse_frequency`` and ``effective_number`` give every class
+(or group) one weight computed once from the training counts in ``init_state`` and stored
+in the state as ``{"table": (K,)}``; a batch's weights are the table looked up at its labels
+(or group ids) and rescaled to batch mean 1. Classes absent from the training set get
+weight 0 in the table (never inf); no sample can look them up.
+
+Example:
+    >>> import torch
+    >>> from workbench.schemes.base import TrainInfo
+    >>> info = TrainInfo("classification", torch.tensor([0, 0, 0, 1]), torch.zeros(4).long(),
+    ...                  n_classes=2, n_groups=1, total_steps=10)
+    >>> InverseFrequency().init_state(info)["table"]
+    tensor([0.6667, 2.0000])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+
+from ..registry import check
+from .base import SCHEMES, Batch, Scheme, State, TrainInfo, normalise
+
+BY_CHOICES = ("class", "group")
+
+
+def check_by(scheme: str, by: object) -> None:
+    """Validate a ``by`` hyper-parameter (shared with the sampling schemes)."""
+    check(by in BY_CHOICES, f"{scheme} by must be one of {', '.join(BY_CHOICES)}, got {by!r}")
+
+
+def train_counts(scheme: str, by: str, info: TrainInfo) -> tuple[torch.Tensor, torch.Tensor]:
+    """(counts (K,), key of every training sample (N,)) for ``by`` = class or group."""
+    if by == "group":
+        return info.group_counts, info.g.long()
+    check(info.task == "classification",
+          f"{scheme} by='class' needs a classification task, got {info.task!r}; "
+          "use by='group' for regression")
+    return info.class_counts, info.y.long()
+
+
+def batch_keys(by: str, batch: Batch) -> torch.Tensor:
+    """Class labels or group ids of a batch, as indices."""
+    return (batch.g if by == "group" else batch.y).long()
+
+
+def mean_one_over_train(table: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """Rescale a per-key table so that the mean weight over the training set is 1."""
+    total = (table * counts).sum()
+    if not torch.isfinite(total) or total <= 0:
+        return torch.where(counts > 0, torch.ones_like(table), torch.zeros_like(table))
+    return table * (counts.sum() / total)
+
+
+@SCHEMES.register("uniform")
+@dataclass(frozen=True)
+class Uniform(Scheme):
+    """Uniform weights (ERM): every sample's loss counts the same.
+
+    The baseline every other scheme is compared with; no hyper-parameters, no state.
+
+    Example:
+        >>> Uniform().params()
+        {}
+    """
+
+    paper: ClassVar[str] = "Empirical risk minimisation (Vapnik, 1992)"
+    formula: ClassVar[str] = r"w_i = 1"
+
+
+@dataclass(frozen=True)
+class _TableScheme(Scheme):
+    """A weight per class or group, computed once from the training counts."""
+
+    uniform_on_equal_losses: ClassVar[bool] = False  # weights depend on labels, not losses
+    # each subclass declares the field ``by: str = "class"`` after its own parameters
+
+    def table(self, counts: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def init_state(self, info: TrainInfo) -> State:
+        counts, _ = train_counts(self.name, self.by, info)
+        return {"table": mean_one_over_train(self.table(counts), counts)}
+
+    def weights(self, losses: torch.Tensor, batch: Batch, state: State,
+                info: TrainInfo) -> torch.Tensor:
+        table = state["table"].to(losses.device)
+        return normalise(table[batch_keys(self.by, batch).to(losses.device)]).detach()
+
+
+@SCHEMES.register("inverse_frequency")
+@dataclass(frozen=True)
+class InverseFrequency(_TableScheme):
+    """Inverse-frequency weights w_i proportional to n_{c(i)}^(-p), by class or by group.
+
+    Up-weighting rare classes (or groups) so that each one contributes to the loss as if
+    the data were balanced: p = 1 is the "upweight" / "scalarization" rule of Wang et al.
+    2024 (SubpopBench ReWeight, scikit-learn's ``class_weight="balanced"`` up to scale),
+    p = 0.5 the milder square-root variant (SqrtReWeight), p = 0 uniform.
+    Our choices: the table is rescaled to mean 1 over the training set, then each batch is
+    rescaled again to batch mean 1; empty classes get weight 0.
+
+    Example:
+        >>> InverseFrequency(p=0.5, by="group").params()
+        {'p': 0.5, 'by': 'group'}
+    """
+
+    paper: ClassVar[str] = ("Wang et al., Upsample or Upweight? Balanced Training on Heavily "
+                            "Imbalanced Datasets, 2024; SubpopBench ReWeight (Yang et al. 2023)")
+    formula: ClassVar[str] = r"w_i \propto n_{c(i)}^{-p}"
+    p: float = 1.0
+    by: str = "class"
+
+    def __post_init__(self) -> None:
+        check(isinstance(self.p, (int, float)) and not isinstance(self.p, bool)
+              and self.p >= 0 and self.p < float("inf"),
+              f"inverse_frequency p must be a finite number >= 0, got {self.p!r}")
+        check_by("inverse_frequency", self.by)
+
+    def table(self, counts: torch.Tensor) -> torch.Tensor:
+        safe = counts.clamp_min(1.0)
+        return torch.where(counts > 0, safe.pow(-float(self.p)), torch.zeros_like(counts))
+
+
+@SCHEMES.register("effective_number")
+@dataclass(frozen=True)
+class EffectiveNumber(_TableScheme):
+    """Class-balanced weights from the "effective number" of samples (Cui et al. 2019).
+
+    Each class c gets (1 - beta) / (1 - beta^n_c), the inverse of its effective number of
+    samples (1 - beta^n) / (1 - beta): beta = 0 is uniform, beta -> 1 inverse frequency.
+    Typical beta: 0.9, 0.99, 0.999, 0.9999. Our choices: the weights are normalised to mean 1
+    over the training set (Cui et al. normalise them to sum to C over classes), then to batch
+    mean 1; ``by="group"`` applies the same rule to groups; empty classes get weight 0.
+
+    Example:
+        >>> EffectiveNumber(beta=0.9).params()
+        {'beta': 0.9, 'by': 'class'}
+    """
+
+    paper: ClassVar[str] = ("Cui et al., Class-Balanced Loss Based on Effective Number of "
+                            "Samples, CVPR 2019")
+    formula: ClassVar[str] = r"w_i \propto \frac{1 - \beta}{1 - \beta^{n_{c(i)}}}"
+    beta: float = 0.999
+    by: str = "class"
+
+    def __post_init__(self) -> None:
+        check(isinstance(self.beta, (int, float)) and not isinstance(self.beta, bool)
+              and 0 <= self.beta < 1,
+              f"effective_number beta must be in [0, 1), got {self.beta!r}")
+        check_by("effective_number", self.by)
+
+    def table(self, counts: torch.Tensor) -> torch.Tensor:
+        c64 = counts.to(torch.float64)
+        denom = 1.0 - torch.pow(torch.tensor(float(self.beta), dtype=torch.float64), c64)
+        w = (1.0 - self.beta) / torch.where(c64 > 0, denom, torch.ones_like(denom))
+        return torch.where(c64 > 0, w, torch.zeros_like(w)).to(counts.dtype)
