@@ -95,6 +95,27 @@ class Comparison:
     def runs_of(self, scheme_label: str) -> list[Run]:
         return [r for r in self.runs if r.label == scheme_label]
 
+    def frame(self, name: str) -> pd.DataFrame:
+        """Stack one frame ("history", "weights", "predictions", "boundary") of every run,
+        with ``scheme`` (label), ``seed`` and ``key`` columns first: what the figures take."""
+        return combine(self.runs, name)
+
+
+def combine(runs: Iterable[Run], name: str) -> pd.DataFrame:
+    """Stack ``getattr(run, name)`` over runs with scheme, seed and key columns."""
+    check(name in Run.FRAMES, f"unknown run frame {name!r}; valid: {', '.join(Run.FRAMES)}")
+    parts = []
+    for r in runs:
+        df = getattr(r, name)
+        if df is None or df.empty:
+            continue
+        parts.append(df.assign(scheme=r.label, seed=r.config.seed, key=r.key))
+    if not parts:
+        return pd.DataFrame(columns=["scheme", "seed", "key"])
+    out = pd.concat(parts, ignore_index=True)
+    return out[["scheme", "seed", "key", *[c for c in out.columns
+                                           if c not in ("scheme", "seed", "key")]]]
+
 
 def comparison_configs(config: RunConfig, schemes: Iterable[Any], seeds: Iterable[int]
                        ) -> list[RunConfig]:
@@ -109,11 +130,19 @@ def comparison_configs(config: RunConfig, schemes: Iterable[Any], seeds: Iterabl
 
 def compare(config: RunConfig, schemes: Iterable[Any] = ("uniform",), seeds: Iterable[int] = (0,),
             progress: bool = False, callbacks: list[Callback] | tuple = (),
+            store: Any = None, force: bool = False,
             runner: Callable[[RunConfig], Run] | None = None) -> Comparison:
-    """Train ``config`` under every scheme and seed; all configs are validated first."""
+    """Train ``config`` under every scheme and seed; all configs are validated first.
+
+    With ``store`` (a ``RunStore``), runs already stored are loaded instead of trained
+    (unless ``force``) and new runs are saved.
+    """
     from .engine import train
 
     configs = comparison_configs(config, schemes, seeds)
+    if runner is None and store is not None:
+        def runner(c):
+            return store.train(c, force=force, callbacks=callbacks)
     runner = runner or (lambda c: train(c, callbacks=callbacks))
     iterator = configs
     if progress:

@@ -23,7 +23,7 @@ import torch
 from .callbacks import Callback, StepRecord, TqdmProgress
 from .config import RunConfig
 from .data import load_prepared
-from .evaluation import SplitTensors, evaluate, final_records
+from .evaluation import SplitTensors, decision_grid, evaluate, final_records
 from .models import MODELS
 from .recording import Recorder
 from .registry import check
@@ -157,13 +157,15 @@ def _finish(cfg, model, splits, data, original, recorder, eval_rows, status, div
                             ignore_index=True)
     tr = splits["train"]
     weights = recorder.weights(tr.ids, tr.y, tr.g, tr.noisy, data.group_names)
-    summary, predictions, message = {}, pd.DataFrame(), ""
+    summary, predictions, boundary, message = {}, pd.DataFrame(), pd.DataFrame(), ""
     if status == "diverged":
         message = f"training diverged: the objective became NaN/inf at step {diverged_step}"
     else:
         outputs = {s: evaluate(model, splits[s], data.task, data.group_names,
                                data.class_names)[0] for s in ("val", "test")}
         summary, predictions = final_records(outputs, splits, data.task)
+        if data.n_features == 2 and data.task == "classification":
+            boundary = decision_grid(model, tr.X)
     info = {
         "task": data.task, "group_names": data.group_names, "class_names": data.class_names,
         "n_train": len(data.train), "n_val": len(data.val), "n_test": len(data.test),
@@ -175,5 +177,5 @@ def _finish(cfg, model, splits, data, original, recorder, eval_rows, status, div
         "device": str(device), "runtime_s": time.perf_counter() - started,
         "tracked": int(recorder.tracked.numel()),
     }
-    return Run(cfg, status, summary, history, weights, predictions, info, diverged_step,
-               message, model)
+    return Run(cfg, status, summary, history, weights, predictions, info, boundary,
+               diverged_step, message, model)

@@ -108,3 +108,19 @@ def final_records(outputs: dict[str, torch.Tensor], splits: dict[str, SplitTenso
                 summary = metrics.classification_summary(probs, y, g, n_bins=n_bins)
         frames.append(pd.DataFrame(frame))
     return {k: float(v) for k, v in summary.items()}, pd.concat(frames, ignore_index=True)
+
+
+def decision_grid(model, X: torch.Tensor, n: int = 80, pad: float = 0.5) -> pd.DataFrame:
+    """Predicted class and confidence on an n x n grid covering 2-D inputs ``X``.
+
+    The data view draws each scheme's decision boundary from this frame.
+    """
+    lo, hi = X.min(0).values - pad, X.max(0).values + pad
+    xs = torch.linspace(float(lo[0]), float(hi[0]), n, device=X.device)
+    ys = torch.linspace(float(lo[1]), float(hi[1]), n, device=X.device)
+    gx, gy = torch.meshgrid(xs, ys, indexing="xy")
+    grid = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
+    probs = torch.softmax(predict(model, grid).double(), 1)
+    conf, pred = probs.max(1)
+    return pd.DataFrame({"x0": grid[:, 0].cpu().numpy(), "x1": grid[:, 1].cpu().numpy(),
+                         "pred": pred.cpu().numpy(), "confidence": conf.cpu().numpy()})

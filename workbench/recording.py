@@ -112,7 +112,8 @@ class Recorder(Callback):
         pos = self.tracked.cpu().numpy()[rows[1].astype(np.int64)]
         label = y.cpu().numpy()[pos]
         return pd.DataFrame({
-            "step": rows[0].astype(np.int64), "sample_id": ids.cpu().numpy()[pos],
+            "step": rows[0].astype(np.int64), "epoch": rows[0].astype(np.int64) // self.spe,
+            "sample_id": ids.cpu().numpy()[pos],
             "label": label, "group": np.asarray(group_names)[g.cpu().numpy()[pos]],
             "noisy": noisy.cpu().numpy()[pos], "loss": rows[2], "weight": rows[3],
         })[WEIGHT_COLUMNS]

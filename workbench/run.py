@@ -2,7 +2,7 @@
 
 A run holds the config, the final ``summary`` (test metrics, plain floats), the tidy
 ``history`` (step, epoch, split, group, metric, value), the tracked-sample ``weights``
-(step, sample_id, label, group, noisy, loss, weight), and the val/test ``predictions``
+(step, epoch, sample_id, label, group, noisy, loss, weight), and the val/test ``predictions``
 the calibration views need. ``info`` carries counts, names and timings.
 
 Example:
@@ -21,7 +21,7 @@ import pandas as pd
 STATUSES = ("running", "done", "diverged", "cancelled", "failed")
 
 HISTORY_COLUMNS = ["step", "epoch", "split", "group", "metric", "value"]
-WEIGHT_COLUMNS = ["step", "sample_id", "label", "group", "noisy", "loss", "weight"]
+WEIGHT_COLUMNS = ["step", "epoch", "sample_id", "label", "group", "noisy", "loss", "weight"]
 
 
 @dataclass
@@ -33,9 +33,13 @@ class Run:
     weights: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WEIGHT_COLUMNS))
     predictions: pd.DataFrame = field(default_factory=pd.DataFrame)
     info: dict = field(default_factory=dict)
+    boundary: pd.DataFrame = field(default_factory=pd.DataFrame)  # 2-D data: grid predictions
     diverged_step: int | None = None
     message: str = ""
     model: Any = None  # the trained torch module (in memory only, never stored)
+    key: str = ""  # the run store's key, set when the run is saved or loaded
+
+    FRAMES = ("history", "weights", "predictions", "boundary")
 
     @property
     def ok(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from .base import DATASETS, TRANSFORMS, DatasetBundle
 
@@ -28,3 +29,19 @@ def load_prepared(dataset: str, dataset_params: dict, imbalance: list, data_seed
     from dataclasses import replace
 
     return original, replace(original, train=train)
+
+
+def points_frame(dataset: str, dataset_params: dict, imbalance: list, data_seed: int,
+                 split: str = "train") -> pd.DataFrame:
+    """The samples of one split after the transforms, as x0, x1, ..., label, group, noisy.
+
+    Feeds the data view's scatter (e.g. ``blobs2d`` with its decision boundaries).
+    """
+
+    _, data = load_prepared(dataset, dataset_params, imbalance, data_seed)
+    s = getattr(data, split)
+    cols = {f"x{j}": s.X[:, j] for j in range(min(s.X.shape[1], 2))}
+    names = data.class_names
+    label = [names[int(v)] for v in s.y] if names else s.y
+    return pd.DataFrame({**cols, "sample_id": s.ids, "label": label,
+                         "group": [data.group_names[int(v)] for v in s.g], "noisy": s.noisy})
