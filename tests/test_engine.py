@@ -146,3 +146,29 @@ def test_predictions_hold_val_and_test_probabilities(digits_run):
     assert np.allclose(probs.sum(1), 1.0)
     test = p[p.split == "test"]
     assert math.isclose((test["pred"] == test["label"]).mean(), digits_run.summary["accuracy"])
+
+
+def test_group_dro_q_trajectory_is_recorded():
+    run = wb.train(wb.RunConfig(scheme="group_dro", scheme_params={"eta": 0.5}, **FAST))
+    q = run.history[run.history.metric == "q"]
+    assert set(q.group) == {"majority", "minority"}
+    per_step = q.groupby("step")["value"].sum()
+    assert len(per_step) == run.info["steps"] and np.allclose(per_step, 1.0, atol=1e-5)
+
+
+def test_multi_stage_scheme_records_every_stage(monkeypatch):
+    """A scheme with prepare() trains an earlier stage through ctx.fit; run.stages has it."""
+    from workbench.schemes.static import Uniform
+
+    def prepare(self, ctx, state):
+        first = ctx.fit("uniform", epochs=1, stage="stage1")
+        losses = wb.schemes.per_sample_loss(ctx.outputs(first.model), ctx.splits["train"].y,
+                                            "classification")
+        return {**state, "stage1_loss": losses}
+
+    monkeypatch.setattr(Uniform, "prepare", prepare, raising=False)
+    run = wb.train(wb.RunConfig(**FAST))
+    assert run.info["stages"] == ["stage1", "main"]
+    assert set(run.stages["stage"]) == {"stage1"}
+    assert {"train_batch", "test"} <= set(run.stages["split"])
+    assert run.status == "done"

@@ -34,6 +34,7 @@ class StepRecord:
     losses: torch.Tensor
     weights: torch.Tensor
     objective: torch.Tensor
+    state: dict | None = None  # the scheme's state after this step's update
 
 
 class Callback:

@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=f"{name} and print the summary")
         _config_flags(sp)
         sp.add_argument("--json", action="store_true", help="print JSON")
-        sp.add_argument("--progress", action="store_true", help="show a tqdm progress bar")
+        sp.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="tqdm progress bar (default: on when stderr is a terminal)")
     cmp = sub.choices["compare"]
     cmp.add_argument("--schemes", default="uniform,inverse_frequency",
                      help="semicolon- or comma-separated schemes, e.g. "
@@ -147,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {name:<22} {registry.describe(name)[:90]}")
             return 0
         cfg = config_from_args(args)
+        if args.progress is None:
+            args.progress = sys.stderr.isatty()
         if args.command == "run":
             run = wb.train(cfg, progress=args.progress)
             _print_summary(run, args.json)

@@ -43,8 +43,11 @@ def stratified_subset(g: torch.Tensor, k: int, seed: int) -> torch.Tensor:
 
 class Recorder(Callback):
     def __init__(self, n_train: int, g: torch.Tensor, n_groups: int, n_classes: int,
-                 total_steps: int, steps_per_epoch: int, track: int, seed: int):
+                 total_steps: int, steps_per_epoch: int, track: int, seed: int,
+                 state_keys: tuple[str, ...] = ()):
         dev = g.device
+        self.state_keys = state_keys  # (G,) scheme-state vectors, e.g. Group DRO's q
+        self.state_log = torch.zeros((len(state_keys), total_steps, n_groups), device=dev)
         self.n_groups, self.n_classes, self.spe = n_groups, n_classes, steps_per_epoch
         self.steps = 0
         shape_g, shape_c = (total_steps, n_groups), (total_steps, max(n_classes, 1))
@@ -66,6 +69,8 @@ class Recorder(Callback):
         d = weight_diagnostics(rec.weights)
         self.diag[t] = torch.stack([d["ess"], d["max_min_ratio"], d["entropy"],
                                     rec.objective.detach(), rec.losses.mean()]).float()
+        for j, k in enumerate(self.state_keys):
+            self.state_log[j, t] = rec.state[k].to(self.state_log.device)
         slots = self.slot[rec.idx]
         hit = slots >= 0
         if self.tracked.numel():
@@ -81,6 +86,11 @@ class Recorder(Callback):
         parts = [self._tidy(self.g_stats[:, :T], group_names, steps),
                  self._tidy(self.c_stats[:, :T], [f"class:{c}" for c in class_names], steps)
                  if class_names else None]
+        for j, key in enumerate(self.state_keys):
+            log = self.state_log[j, :T].cpu().numpy()
+            parts.append(pd.DataFrame({"step": np.repeat(steps, log.shape[1]),
+                                       "group": np.tile(np.asarray(group_names), T),
+                                       "metric": key, "value": log.reshape(-1)}))
         diag = self.diag[:T].cpu().numpy()
         for j, name in enumerate(DIAGNOSTICS):
             parts.append(pd.DataFrame({"step": steps, "group": "all", "metric": name,

@@ -38,8 +38,9 @@ class Run:
     message: str = ""
     model: Any = None  # the trained torch module (in memory only, never stored)
     key: str = ""  # the run store's key, set when the run is saved or loaded
+    stages: pd.DataFrame = field(default_factory=pd.DataFrame)  # earlier stages' records
 
-    FRAMES = ("history", "weights", "predictions", "boundary")
+    FRAMES = ("history", "weights", "predictions", "boundary", "stages")
 
     @property
     def ok(self) -> bool:

@@ -96,6 +96,7 @@ class Scheme:
     tasks: ClassVar[tuple[str, ...]] = ("classification", "regression")
     uniform_on_equal_losses: ClassVar[bool] = True  # equal losses -> uniform weights?
     needs_groups: ClassVar[bool] = False
+    recorded_state: ClassVar[tuple[str, ...]] = ()  # (G,) state tensors recorded every step
     paper: ClassVar[str] = ""  # citation shown in docs, CLI and app
     formula: ClassVar[str] = ""  # LaTeX for the app's Learn view
 

@@ -58,6 +58,7 @@ class GroupDRO(Scheme):
     """
 
     needs_groups: ClassVar[bool] = True
+    recorded_state: ClassVar[tuple[str, ...]] = ("q",)  # the app plots q over steps
     uniform_on_equal_losses: ClassVar[bool] = False  # weights follow group sizes in the batch
     paper: ClassVar[str] = ("Sagawa et al., Distributionally Robust Neural Networks for Group "
                             "Shifts, ICLR 2020")
@@ -75,7 +76,7 @@ class GroupDRO(Scheme):
 
     def init_state(self, info: TrainInfo) -> State:
         check(info.n_groups >= 1, f"group_dro needs at least one group, got {info.n_groups}")
-        return {"q": torch.full((info.n_groups,), 1.0 / info.n_groups)}
+        return {"q": torch.full((info.n_groups,), 1.0 / info.n_groups, device=info.g.device)}
 
     def update(self, losses: torch.Tensor, batch: Batch, state: State, info: TrainInfo) -> State:
         q = state["q"]

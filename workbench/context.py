@@ -1,0 +1,135 @@
+"""What a training stage needs, built once per run: device, data tensors, model factory.
+
+``TrainingContext`` is also what a multi-stage scheme's ``prepare(ctx, state)`` receives:
+``ctx.fit(scheme, state, epochs, seed, stage=name)`` trains an earlier stage (a JTT
+ERM model, a DoReMi reference model, an EL2N scoring run) on the same data, and
+``ctx.outputs(model, "train")`` gives that model's outputs on a split.
+
+Example:
+    >>> import workbench as wb
+    >>> ctx = TrainingContext.build(wb.RunConfig(dataset="blobs2d", epochs=1))
+    >>> ctx.info(2).total_steps == 2 * ctx.info(1).total_steps
+    True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from .config import RunConfig
+from .data import DatasetBundle, load_prepared
+from .evaluation import SplitTensors, predict
+from .models import MODELS
+from .registry import check
+from .schemes import SCHEMES, TrainInfo
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "cuda":
+        check(torch.cuda.is_available(), "device 'cuda' was asked for but no GPU is available; "
+                                         "use device='cpu' or 'auto'")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+@dataclass
+class FitResult:
+    """The outcome of one stage: model, recorder, evaluation rows, status, final state."""
+
+    stage: str
+    model: torch.nn.Module
+    recorder: Any
+    eval_rows: list
+    status: str
+    diverged_step: int | None
+    steps: int
+    selected_epoch: int
+    state: dict
+    callbacks: list = field(default_factory=list)
+
+
+@dataclass
+class TrainingContext:
+    config: RunConfig
+    device: torch.device
+    original: DatasetBundle  # before the imbalance transforms
+    data: DatasetBundle  # after them (training split only changed)
+    splits: dict[str, SplitTensors]
+    fit_fn: Callable | None = None
+    stages: list[FitResult] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, cfg: RunConfig, fit_fn: Callable | None = None) -> TrainingContext:
+        device = resolve_device(cfg.device)
+        original, data = load_prepared(cfg.dataset, cfg.dataset_params, cfg.imbalance,
+                                       cfg.data_seed)
+        n_train = len(data.train)
+        check(cfg.batch_size <= n_train,
+              f"batch_size {cfg.batch_size} is larger than the training split ({n_train} "
+              f"samples after the imbalance transforms); allowed: 1..{n_train}")
+        splits = {s: SplitTensors.from_split(getattr(data, s), data.task, device)
+                  for s in ("train", "val", "test")}
+        return cls(cfg, device, original, data, splits, fit_fn)
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes, 0 for regression (no per-class records)."""
+        return self.data.n_classes if self.data.task == "classification" else 0
+
+    def info(self, epochs: int) -> TrainInfo:
+        tr = self.splits["train"]
+        spe = math.ceil(len(tr) / self.config.batch_size)
+        return TrainInfo(self.data.task, tr.y, tr.g, max(self.n_classes, 1), self.data.n_groups,
+                         spe * epochs, spe)
+
+    def build_model(self) -> torch.nn.Module:
+        n_out = self.data.n_classes if self.data.task == "classification" else 1
+        spec = MODELS.create(self.config.model, **self.config.model_params)
+        return spec.build(self.data.n_features, n_out).to(self.device)
+
+    def build_optimizer(self, model: torch.nn.Module) -> torch.optim.Optimizer:
+        cfg = self.config
+        if cfg.optimizer == "adam":
+            return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9,
+                               weight_decay=cfg.weight_decay)
+
+    def fit(self, scheme, state=None, epochs: int | None = None, seed: int | None = None,
+            stage: str = "stage", scheme_params: dict | None = None) -> FitResult:
+        """Train an earlier stage on the same data (``scheme``: a name or an instance)."""
+        if isinstance(scheme, str):
+            scheme = SCHEMES.create(scheme, **(scheme_params or {}))
+        epochs = epochs or self.config.epochs
+        if state is None:
+            state = scheme.init_state(self.info(epochs))
+        seed = self.config.seed if seed is None else seed
+        if self.fit_fn is None:
+            from .engine import fit as fit_fn
+        else:
+            fit_fn = self.fit_fn
+        return fit_fn(self, scheme, state, epochs, seed, (), stage=stage)
+
+    def outputs(self, model: torch.nn.Module, split: str = "train") -> torch.Tensor:
+        """The model's outputs (logits, or predictions) on a whole split, no gradient."""
+        return predict(model, self.splits[split].X)
+
+
+def selection_score(selection: str, rows: list[dict], group_names: list[str]) -> float:
+    """Validation score that the 'best_val_*' selection rules maximise."""
+    val = [r for r in rows if r["split"] == "val"]
+    if selection == "best_val_accuracy":
+        return next((r["value"] for r in val if r["group"] == "all" and r["metric"] == "accuracy"),
+                    -math.inf)
+    if selection == "best_val_worst_group_accuracy":
+        accs = [r["value"] for r in val if r["group"] in group_names and r["metric"] == "accuracy"]
+        return min(accs) if accs else -math.inf
+    if selection == "best_val_loss":
+        metric = "mse" if any(r["metric"] == "mse" for r in val) else "loss"
+        return -next(r["value"] for r in val if r["group"] == "all" and r["metric"] == metric)
+    return 0.0
