@@ -82,9 +82,12 @@ class TrainingContext:
         """Number of classes, 0 for regression (no per-class records)."""
         return self.data.n_classes if self.data.task == "classification" else 0
 
-    def info(self, epochs: int) -> TrainInfo:
+    def info(self, epochs: int, scheme=None) -> TrainInfo:
+        """Training-set facts for a stage of ``epochs``; a scheme with ``epoch_size(n)``
+        (RS2, pruning) draws fewer samples per epoch, hence fewer steps."""
         tr = self.splits["train"]
-        spe = math.ceil(len(tr) / self.config.batch_size)
+        size = scheme.epoch_size(len(tr)) if hasattr(scheme, "epoch_size") else len(tr)
+        spe = math.ceil(max(size, 1) / self.config.batch_size)
         return TrainInfo(self.data.task, tr.y, tr.g, max(self.n_classes, 1), self.data.n_groups,
                          spe * epochs, spe)
 
@@ -107,7 +110,7 @@ class TrainingContext:
             scheme = SCHEMES.create(scheme, **(scheme_params or {}))
         epochs = epochs or self.config.epochs
         if state is None:
-            state = scheme.init_state(self.info(epochs))
+            state = scheme.init_state(self.info(epochs, scheme))
         seed = self.config.seed if seed is None else seed
         if self.fit_fn is None:
             from .engine import fit as fit_fn

@@ -39,8 +39,7 @@ def train(config: RunConfig, callbacks: list[Callback] | tuple = (), progress: b
     started = time.perf_counter()
     ctx = TrainingContext.build(cfg, fit)
     scheme = SCHEMES.create(cfg.scheme, **cfg.scheme_params)
-    info = ctx.info(cfg.epochs)
-    state = scheme.init_state(info)
+    state = scheme.init_state(ctx.info(cfg.epochs, scheme))
     if hasattr(scheme, "prepare"):  # earlier stages of multi-stage schemes
         state = scheme.prepare(ctx, state)
     cbs = [*callbacks] + ([TqdmProgress(cfg.label)] if progress else [])
@@ -52,7 +51,7 @@ def fit(ctx: TrainingContext, scheme, state, epochs: int, seed: int,
         callbacks: list[Callback] | tuple = (), stage: str = "main") -> FitResult:
     """Train a fresh model with ``scheme`` for ``epochs``; the loop of every stage."""
     cfg, data, tr = ctx.config, ctx.data, ctx.splits["train"]
-    info = ctx.info(epochs)
+    info = ctx.info(epochs, scheme)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     model = ctx.build_model()
@@ -67,7 +66,7 @@ def fit(ctx: TrainingContext, scheme, state, epochs: int, seed: int,
     best = (-math.inf, None, None)  # (score, epoch, state_dict) for model selection
     for epoch in range(epochs):
         order = epoch_order(scheme, state, info, epoch, gen).to(ctx.device)
-        for b in range(info.steps_per_epoch):
+        for b in range(min(info.steps_per_epoch, math.ceil(len(order) / cfg.batch_size))):
             idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
             y, g = tr.y[idx], tr.g[idx]
             out = model(tr.X[idx])
