@@ -55,3 +55,6 @@ class MLP:
             width = h
         layers.append(nn.Linear(width, n_out))
         return nn.Sequential(*layers)
+
+
+from .nets import cnn1d, transformer  # noqa: E402, F401  (registration of more models)

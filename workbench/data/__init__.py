@@ -1,6 +1,17 @@
 """Data sets and imbalance transforms; importing this module registers them all."""
 
-from . import adult, digits, synthetic, transforms  # noqa: F401  (registration)
+from . import (  # noqa: F401  (registration)
+    adult,
+    covariate,
+    csv_data,
+    digits,
+    mnist1d,
+    spurious,
+    synthetic,
+    tabular_fairness,
+    text,
+    transforms,
+)
 from .base import CLASSIFICATION, DATASETS, REGRESSION, TRANSFORMS, DatasetBundle, Split
 from .prepare import load_prepared, points_frame
 
