@@ -59,9 +59,22 @@ def finish_run(cfg, ctx, result, started: float) -> Run:
         "runtime_s": time.perf_counter() - started,
         "tracked": int(result.recorder.tracked.numel()),
         "stages": [s.stage for s in ctx.stages] + ["main"],
+        "scheme_report": _report(result.state),
     }
     run = Run(cfg, result.status, summary, history, weights, predictions, info, boundary,
               result.diverged_step, message, result.model, stages=stages)
     for cb in result.callbacks:
         cb.on_end(run)
     return run
+
+
+def _report(state: dict) -> dict:
+    """A scheme's ``state["report"]`` (plain floats: ESS, error-set size...), JSON-safe."""
+    report = (state or {}).get("report", {}) if isinstance(state, dict) else {}
+    out = {}
+    for k, v in report.items():
+        try:
+            out[str(k)] = float(v)
+        except (TypeError, ValueError):
+            out[str(k)] = str(v)
+    return out
