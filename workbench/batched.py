@@ -30,15 +30,15 @@ import time
 import torch
 from torch.func import functional_call, stack_module_state, vmap
 
+from .batched_recording import BatchedRecorder
 from .callbacks import Callback, StepRecord
 from .config import RunConfig
 from .context import FitResult, TrainingContext, selection_score
 from .engine import epoch_order
 from .evaluation import evaluate
 from .finish import finish_run
-from .recording import Recorder
 from .run import Run
-from .schemes import SCHEMES, Batch
+from .schemes import SCHEMES, Batch, Scheme, per_sample_loss
 
 PER_REPLICA = ("scheme", "scheme_params", "seed")
 
@@ -104,10 +104,12 @@ def train_batched(configs: list[RunConfig], callbacks: list[Callback] | tuple = 
     batched_forward = vmap(forward)
     opt = _optimizer(base_cfg, list(params.values()))
     info0, B = infos[0], base_cfg.batch_size
-    recorders = [Recorder(info0.n, tr.g, data.n_groups, ctx.n_classes, info0.total_steps,
-                          info0.steps_per_epoch, c.track, c.seed, s.recorded_state)
-                 for c, s in zip(cfgs, schemes)]
-    for cb in [*recorders, *callbacks]:
+    recorder = BatchedRecorder(R, info0.n, tr.g, data.n_groups, ctx.n_classes,
+                               info0.total_steps, info0.steps_per_epoch, base_cfg.track,
+                               [c.seed for c in cfgs], [s.recorded_state for s in schemes])
+    default_loss = all(type(s).loss is Scheme.loss for s in schemes)
+    default_objective = all(type(s).objective is Scheme.objective for s in schemes)
+    for cb in callbacks:
         cb.on_start(info0.total_steps, base_cfg)
 
     status, diverged = ["done"] * R, [None] * R
@@ -118,35 +120,47 @@ def train_batched(configs: list[RunConfig], callbacks: list[Callback] | tuple = 
         orders = [epoch_order(s, st, i, epoch, g).to(ctx.device)
                   for s, st, i, g in zip(schemes, states, infos, gens)]
         for b in range(min(info0.steps_per_epoch, math.ceil(len(orders[0]) / B))):
-            idx = torch.stack([o[b * B:(b + 1) * B] for o in orders])
+            idx = torch.stack([o[b * B:(b + 1) * B] for o in orders])  # (R, B)
+            y, g = tr.y[idx], tr.g[idx]
             out = batched_forward(params, buffers, tr.X[idx])
-            total, recs = 0.0, []
-            for r in range(R):
-                if status[r] != "done":
-                    continue
-                y, g = tr.y[idx[r]], tr.g[idx[r]]
+            if default_loss:  # one call for all replicas
+                losses = per_sample_loss(out.flatten(0, 1), y.flatten(0, 1),
+                                         data.task).view(R, -1)
+            else:
+                losses = torch.stack([s.loss(out[r], y[r], infos[r])
+                                      for r, s in enumerate(schemes)])
+            detached = losses.detach()
+            alive = [r for r in range(R) if status[r] == "done"]
+            w = torch.ones_like(detached)
+            for r in alive:
                 s, info = schemes[r], infos[r]
-                losses = s.loss(out[r], y, info)
-                batch = Batch(idx[r], y, g, out[r].detach(), step, data.n_groups, info.n_classes)
-                states[r] = s.update(losses.detach(), batch, states[r], info)
-                w = s.weights(losses.detach(), batch, states[r], info)
-                objective = s.objective(losses, w, out[r], batch)
-                if not bool(torch.isfinite(objective)):
+                batch = Batch(idx[r], y[r], g[r], out[r].detach(), step, data.n_groups,
+                              info.n_classes)
+                states[r] = s.update(detached[r], batch, states[r], info)
+                w[r] = s.weights(detached[r], batch, states[r], info)
+            if default_objective:
+                objectives = (w * losses).mean(1)
+            else:
+                objectives = torch.stack([
+                    s.objective(losses[r], w[r], out[r], Batch(idx[r], y[r], g[r],
+                                out[r].detach(), step, data.n_groups, infos[r].n_classes))
+                    for r, s in enumerate(schemes)])
+            finite = torch.isfinite(objectives).tolist()
+            for r in alive:
+                if not finite[r]:
                     status[r], diverged[r] = "diverged", step
-                    continue
-                total = total + objective
-                recs.append((r, StepRecord(step, epoch, info.total_steps, idx[r], y, g,
-                                           losses.detach(), w, objective.detach(), states[r])))
-            if not recs:
+            alive = [r for r in alive if finite[r]]
+            if not alive:
                 break
             opt.zero_grad(set_to_none=True)
-            total.backward()
+            objectives[alive].sum().backward()
             opt.step()
-            for r, rec in recs:
-                recorders[r].on_step(rec)
-            if recs[0][0] == 0:
+            recorder.on_step(step, idx, y, g, detached, w, objectives.detach(), states, alive)
+            if 0 in alive and callbacks:
+                rec = StepRecord(step, epoch, info0.total_steps, idx[0], y[0], g[0],
+                                 detached[0], w[0], objectives[0].detach(), states[0])
                 for cb in callbacks:
-                    cb.on_step(recs[0][1])
+                    cb.on_step(rec)
             step += 1
             if any(cb.stop_requested for cb in callbacks):
                 status = ["cancelled" if s == "done" else s for s in status]
@@ -171,10 +185,10 @@ def train_batched(configs: list[RunConfig], callbacks: list[Callback] | tuple = 
     runs = []
     for r, c in enumerate(cfgs):
         model = best[r][2] or _replica(base, params, buffers, r, clone=True)
-        steps_r = recorders[r].steps
-        selected = best[r][1] or steps_r // info0.steps_per_epoch
-        result = FitResult("main", model, recorders[r], eval_rows[r], status[r], diverged[r],
-                           steps_r, selected, states[r], [recorders[r]])
+        rec = recorder.replica(r)
+        selected = best[r][1] or rec.steps // info0.steps_per_epoch
+        result = FitResult("main", model, rec, eval_rows[r], status[r], diverged[r],
+                           rec.steps, selected, states[r], [])
         run = finish_run(c, ctx, result, started)
         run.info.update(execution=f"batched ({R} replicas)", batch_wall_s=wall,
                         runtime_s=wall / R)

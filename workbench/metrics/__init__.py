@@ -69,3 +69,7 @@ __all__ = [
     "worst_class_accuracy",
     "worst_group_accuracy",
 ]
+
+from .posthoc import calibration_table, temperature_scaled  # noqa: E402
+
+__all__ += ["calibration_table", "temperature_scaled"]
