@@ -73,7 +73,7 @@ def test_cli_compare_json():
 
 
 @pytest.mark.parametrize("args, expected", [
-    (("run", "--scheme", "nope"), "valid schemes: effective_number"),
+    (("run", "--scheme", "nope"), "valid schemes: " + ", ".join(wb.SCHEMES.names())),
     (("run", "--epochs", "-1"), "epochs must be an integer >= 1"),
     (("run", "--imbalance", "longtail:ratio=-3"), "ratio"),
     (("run", "--dataset", "noisy_regression", "--scheme", "focal"), "classification"),

@@ -13,7 +13,8 @@ Example:
     'done'
 """
 
-from . import metrics
+from . import metrics, store
+from .batched import train_many
 from .callbacks import Callback, FunctionProgress, StepRecord, TqdmProgress
 from .compare import Comparison, compare
 from .config import RunConfig
@@ -22,8 +23,9 @@ from .engine import train
 from .models import MODELS
 from .run import Run
 from .schemes import SCHEMES
+from .store import RunStore
 
 __all__ = ["DATASETS", "MODELS", "SCHEMES", "TRANSFORMS", "Callback", "Comparison",
-           "FunctionProgress", "Run", "RunConfig", "StepRecord", "TqdmProgress", "compare",
-           "metrics", "train"]
+           "FunctionProgress", "Run", "RunConfig", "RunStore", "StepRecord", "TqdmProgress",
+           "compare", "metrics", "store", "train", "train_many"]
 __version__ = "0.1.0"

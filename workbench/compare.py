@@ -130,23 +130,25 @@ def comparison_configs(config: RunConfig, schemes: Iterable[Any], seeds: Iterabl
 
 def compare(config: RunConfig, schemes: Iterable[Any] = ("uniform",), seeds: Iterable[int] = (0,),
             progress: bool = False, callbacks: list[Callback] | tuple = (),
-            store: Any = None, force: bool = False,
+            store: Any = None, force: bool = False, batched: bool = True,
             runner: Callable[[RunConfig], Run] | None = None) -> Comparison:
     """Train ``config`` under every scheme and seed; all configs are validated first.
 
-    With ``store`` (a ``RunStore``), runs already stored are loaded instead of trained
-    (unless ``force``) and new runs are saved.
+    Compatible runs train together as batched replicas (``batched=False`` trains them
+    one by one; ``run.info["execution"]`` says which). With ``store`` (a ``RunStore``),
+    runs already stored are loaded instead of trained (unless ``force``) and new runs are
+    saved. ``runner`` replaces all of this with a function of one config.
     """
-    from .engine import train
-
     configs = comparison_configs(config, schemes, seeds)
-    if runner is None and store is not None:
-        def runner(c):
-            return store.train(c, force=force, callbacks=callbacks)
-    runner = runner or (lambda c: train(c, callbacks=callbacks))
-    iterator = configs
     if progress:
-        from tqdm.auto import tqdm
+        from .callbacks import TqdmProgress
 
-        iterator = tqdm(configs, desc="compare", unit="run")
-    return Comparison(config, [runner(c) for c in iterator])
+        callbacks = [*callbacks, TqdmProgress("compare")]
+    if runner is not None:
+        return Comparison(config, [runner(c) for c in configs])
+    if store is not None:
+        return Comparison(config, store.train_many(configs, force=force, callbacks=callbacks,
+                                                   batched=batched))
+    from .batched import train_many
+
+    return Comparison(config, train_many(configs, callbacks=callbacks, batched=batched))
