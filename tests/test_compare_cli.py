@@ -49,9 +49,18 @@ def test_compare_validates_every_config_before_training():
         wb.compare(wb.RunConfig(epochs=1), schemes=[("linupper", {"r": -1})], seeds=[0])
 
 
+STORE = {}
+
+
 def cli(*args):
+    import os
+    import tempfile
+
+    if "root" not in STORE:
+        STORE["root"] = tempfile.mkdtemp(prefix="wb-cli-store-")
+    env = {**os.environ, "WORKBENCH_STORE": STORE["root"]}
     return subprocess.run([sys.executable, "-m", "workbench", *args],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env=env)
 
 
 def test_cli_run_prints_json():
@@ -62,6 +71,13 @@ def test_cli_run_prints_json():
     assert payload["status"] == "done" and payload["scheme"] == "linupper(r=0.5)"
     assert 0 <= payload["summary"]["balanced_accuracy"] <= 1
     assert payload["config"]["imbalance"] == [{"kind": "longtail", "ratio": 10}]
+    # saved in the store: listed by `runs`, and loaded (same key, same numbers) next time
+    listed = cli("runs", "--csv")
+    assert listed.returncode == 0 and payload["key"] in listed.stdout
+    again = json.loads(cli("run", "--dataset", "digits", "--imbalance", "longtail:ratio=10",
+                           "--scheme", "linupper", "--scheme-param", "r=0.5", "--epochs", "2",
+                           "--json").stdout)
+    assert again["key"] == payload["key"] and again["summary"] == payload["summary"]
 
 
 def test_cli_compare_json():

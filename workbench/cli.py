@@ -4,6 +4,10 @@ Flags mirror ``RunConfig``; ``--json`` prints a machine-readable summary. Every 
 error (unknown name, out-of-range value, unreadable flag) is one line on stderr and exit
 code 2, never a traceback.
 
+Runs are saved in the run store (``--store``, default ``$WORKBENCH_STORE`` or ``./runs``)
+and loaded from it when the same config (and code) was trained before; ``--force``
+retrains, ``--no-store`` keeps the store out of it; ``runs`` lists what is stored.
+
 Example:
     python -m workbench list schemes
     python -m workbench run --dataset digits --imbalance longtail:ratio=50 \\
@@ -69,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=f"{name} and print the summary")
         _config_flags(sp)
         sp.add_argument("--json", action="store_true", help="print JSON")
+        sp.add_argument("--store", help="run store folder (default: $WORKBENCH_STORE or ./runs)")
+        sp.add_argument("--no-store", action="store_true",
+                        help="neither load nor save runs in the store")
+        sp.add_argument("--force", action="store_true", help="retrain even if stored")
         sp.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="tqdm progress bar (default: on when stderr is a terminal)")
     cmp = sub.choices["compare"]
@@ -76,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="semicolon- or comma-separated schemes, e.g. "
                           "'uniform;linupper:r=0.5' (params after ':')")
     cmp.add_argument("--seeds", default="0,1,2", help="comma-separated training seeds")
+    runs = sub.add_parser("runs", help="list stored runs (or export them as CSV)")
+    runs.add_argument("--store", help="run store folder (default: $WORKBENCH_STORE or ./runs)")
+    runs.add_argument("--dataset", help="only this data set")
+    runs.add_argument("--scheme", help="only this scheme")
+    runs.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     return p
 
 
@@ -121,6 +134,7 @@ def config_from_args(args) -> RunConfig:
 
 def _print_summary(run, as_json: bool) -> None:
     payload = {"scheme": run.label, "seed": run.config.seed, "status": run.status,
+               "key": run.key,
                "summary": run.summary, "diverged_step": run.diverged_step,
                "message": run.message, "runtime_s": round(run.info.get("runtime_s", 0), 3),
                "config": run.config.to_dict()}
@@ -147,16 +161,27 @@ def main(argv: list[str] | None = None) -> int:
                 for name in registry.names():
                     print(f"  {name:<22} {registry.describe(name)[:90]}")
             return 0
+        if args.command == "runs":
+            store = wb.RunStore(args.store)
+            table = store.list(dataset=args.dataset, scheme=args.scheme)
+            print(store.export_csv(table["key"].tolist()) if args.csv
+                  else table.drop(columns=["config", "imbalance"], errors="ignore").to_string())
+            return 0
         cfg = config_from_args(args)
         if args.progress is None:
             args.progress = sys.stderr.isatty()
+        store = None if args.no_store else wb.RunStore(args.store)
         if args.command == "run":
-            run = wb.train(cfg, progress=args.progress)
+            if store is None:
+                run = wb.train(cfg, progress=args.progress)
+            else:
+                run = store.train(cfg, force=args.force, progress=args.progress)
             _print_summary(run, args.json)
             return 0 if run.status == "done" else 1
         schemes = [parse_spec(s, "--schemes") for s in _split_schemes(args.schemes)]
         seeds = [int(s) for s in _split_ints(args.seeds)]
-        cmp = wb.compare(cfg, schemes=schemes, seeds=seeds, progress=args.progress)
+        cmp = wb.compare(cfg, schemes=schemes, seeds=seeds, progress=args.progress,
+                         store=store, force=args.force)
         if args.json:
             print(json.dumps({"table": cmp.table.to_dict(orient="records"),
                               "runs": cmp.summaries.to_dict(orient="records")}, indent=2))

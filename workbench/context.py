@@ -79,7 +79,7 @@ class TrainingContext:
 
     @property
     def n_classes(self) -> int:
-        """Number of classes, 0 for regression (no per-class records)."""
+        """Number of classes, 0 for regression and lm (no per-class records)."""
         return self.data.n_classes if self.data.task == "classification" else 0
 
     def info(self, epochs: int, scheme=None) -> TrainInfo:
@@ -93,6 +93,8 @@ class TrainingContext:
 
     def build_model(self) -> torch.nn.Module:
         n_out = self.data.n_classes if self.data.task == "classification" else 1
+        if self.data.task == "lm":  # logits over the vocabulary
+            n_out = int(self.data.extra["vocab_size"])
         spec = MODELS.create(self.config.model, **self.config.model_params)
         return spec.build(self.data.n_features, n_out).to(self.device)
 
@@ -112,11 +114,12 @@ class TrainingContext:
         if state is None:
             state = scheme.init_state(self.info(epochs, scheme))
         seed = self.config.seed if seed is None else seed
+        # earlier stages keep their last epoch: the run's selection rule is for the final model
         if self.fit_fn is None:
             from .engine import fit as fit_fn
         else:
             fit_fn = self.fit_fn
-        return fit_fn(self, scheme, state, epochs, seed, (), stage=stage)
+        return fit_fn(self, scheme, state, epochs, seed, (), stage=stage, selection="last")
 
     def outputs(self, model: torch.nn.Module, split: str = "train") -> torch.Tensor:
         """The model's outputs (logits, or predictions) on a whole split, no gradient."""

@@ -48,9 +48,11 @@ def train(config: RunConfig, callbacks: list[Callback] | tuple = (), progress: b
 
 
 def fit(ctx: TrainingContext, scheme, state, epochs: int, seed: int,
-        callbacks: list[Callback] | tuple = (), stage: str = "main") -> FitResult:
+        callbacks: list[Callback] | tuple = (), stage: str = "main",
+        selection: str | None = None) -> FitResult:
     """Train a fresh model with ``scheme`` for ``epochs``; the loop of every stage."""
     cfg, data, tr = ctx.config, ctx.data, ctx.splits["train"]
+    selection = selection or cfg.selection
     info = ctx.info(epochs, scheme)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -99,8 +101,8 @@ def fit(ctx: TrainingContext, scheme, state, epochs: int, seed: int,
             eval_rows += rows
             for cb in cbs:
                 cb.on_eval(step, epoch + 1, rows)
-            score = selection_score(cfg.selection, rows, data.group_names)
-            if cfg.selection != "last" and score > best[0]:
+            score = selection_score(selection, rows, data.group_names)
+            if selection != "last" and score > best[0]:
                 best = (score, epoch + 1, copy.deepcopy(model.state_dict()))
 
     if best[2] is not None:

@@ -202,3 +202,39 @@ class LabelNoise:
             y[idx] = (y[idx] + 1) % C
         noisy[idx] = True
         return split.with_labels(y, noisy)
+
+
+@TRANSFORMS.register("duplicates")
+@dataclass(frozen=True)
+class Duplicates:
+    """Copy a random ``fraction`` of the training samples ``copies`` extra times each.
+
+    Creates the redundancy that SoftDedup (He et al. 2024) and loss-based schemes target:
+    ``round(fraction * n)`` samples, drawn without replacement, appear ``1 + copies`` times
+    in the new split (the copies appended after the original samples, in the same order).
+    Copies keep the original's ``ids`` (and label, group and noisy flag): they are the same
+    sample, so the weights view shows one trajectory per sample id, and ids are no longer
+    unique in this split. Works for every task.
+
+    Example:
+        >>> Duplicates(fraction=0.5, copies=2).copies
+        2
+    """
+
+    tasks: ClassVar[tuple[str, ...]] = (CLASSIFICATION, REGRESSION)
+    adds_copies: ClassVar[bool] = True  # the split grows and ids repeat (on purpose)
+    fraction: float = 0.1
+    copies: int = 4
+
+    def __post_init__(self):
+        check(_is_number(self.fraction) and 0 <= self.fraction <= 1,
+              f"duplicates fraction must be in [0, 1], got {self.fraction!r}")
+        check(isinstance(self.copies, (int, np.integer)) and not isinstance(self.copies, bool)
+              and 1 <= self.copies <= 1000,
+              f"duplicates copies must be an integer in 1..1000, got {self.copies!r}")
+
+    def apply(self, split: Split, bundle: DatasetBundle, rng: np.random.Generator) -> Split:
+        n = len(split)
+        chosen = np.sort(rng.choice(n, size=min(n, _round(self.fraction * n)), replace=False))
+        idx = np.concatenate([np.arange(n), np.tile(chosen, int(self.copies))])
+        return split.subset(idx)

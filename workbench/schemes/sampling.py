@@ -2,8 +2,9 @@
 
 A sampling scheme has ``mode = "sample"``: its ``weights`` are uniform and the engine draws
 training samples with the per-sample probabilities of ``sampling_probs(state, info, step)``,
-an (N,) tensor summing to 1 (computed once in ``init_state`` and kept in the state under
-``"probs"``).
+an (N,) tensor summing to 1 (``temperature_sampling`` computes it once in ``init_state`` and
+keeps it in the state under ``"probs"``; ``cooldown`` recomputes it from the step, as its
+temperature falls during training).
 
 Example:
     >>> import torch
@@ -17,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -100,3 +102,63 @@ class TemperatureSampling(Scheme):
         q = temperature_mass(counts, float(self.tau))
         per_key = q * info.n / counts.to(torch.float64).clamp_min(1)
         return per_key[keys].to(torch.float32)
+
+
+SCHEDULES = ("linear", "cosine")
+
+
+@SCHEMES.register("cooldown")
+@dataclass(frozen=True)
+class Cooldown(Scheme):
+    """Temperature sampling whose tau cools from ``tau_start`` to ``tau_end`` during training.
+
+    Wang et al. 2024 ("reduce the sampling temperature during training"): a high tau early
+    (near class-balanced draws) gives the rare classes fast convergence, a low tau late
+    (near natural draws) stops the model from over-fitting their few samples. At step t,
+    with fraction f = min(1, t / max(1, T - S)) (T total steps, S steps per epoch):
+    linear tau = tau_start + (tau_end - tau_start) f; cosine
+    tau = tau_end + (tau_start - tau_end) (1 + cos(pi f)) / 2. Then each class (or group)
+    c is drawn with q_c proportional to (n_c / N)^(1/tau), as in ``temperature_sampling``.
+    The engine asks ``sampling_probs`` once per epoch, at the epoch's first step, so tau is
+    piecewise constant over epochs: our choice of T - S as the end of the schedule makes
+    the first epoch draw at exactly tau_start and the last at exactly tau_end. Other
+    choices: both taus finite and >= 1e-3 (the schedule is linear in tau, not in 1/tau);
+    the state is empty, the probabilities are recomputed from the step.
+
+    Example:
+        >>> Cooldown(tau_start=100.0, schedule="cosine").params()
+        {'tau_start': 100.0, 'tau_end': 1.0, 'by': 'class', 'schedule': 'cosine'}
+    """
+
+    mode: ClassVar[str] = "sample"
+    uniform_on_equal_losses: ClassVar[bool] = True  # loss weights are always uniform
+    paper: ClassVar[str] = TemperatureSampling.paper
+    formula: ClassVar[str] = (r"\tau_t = \tau_{\mathrm{start}} + (\tau_{\mathrm{end}} - "
+                              r"\tau_{\mathrm{start}})\,\frac{t}{T - S},\quad P_t(i) = "
+                              r"\frac{q_{c(i)}(\tau_t)}{n_{c(i)}}")
+    tau_start: float = 10.0
+    tau_end: float = 1.0
+    by: str = "class"
+    schedule: str = "linear"
+
+    def __post_init__(self) -> None:
+        for field in ("tau_start", "tau_end"):
+            value = getattr(self, field)
+            check(isinstance(value, (int, float)) and not isinstance(value, bool)
+                  and 1e-3 <= value < float("inf"),
+                  f"cooldown {field} must be a finite number >= 1e-3, got {value!r}")
+        check_by("cooldown", self.by)
+        check(self.schedule in SCHEDULES,
+              f"cooldown schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+
+    def tau_at(self, step: int, info: TrainInfo) -> float:
+        """The temperature used at ``step`` (see the class docstring for the schedule)."""
+        span = max(1, info.total_steps - info.steps_per_epoch)
+        f = min(1.0, max(0.0, step / span))
+        if self.schedule == "cosine":
+            f = (1 - math.cos(math.pi * f)) / 2
+        return float(self.tau_start + (self.tau_end - self.tau_start) * f)
+
+    def sampling_probs(self, state: State, info: TrainInfo, step: int) -> torch.Tensor:
+        counts, keys = train_counts(self.name, self.by, info)
+        return temperature_probs(counts, keys, self.tau_at(step, info))
