@@ -86,6 +86,8 @@ def train_batched(configs: list[RunConfig], callbacks: list[Callback] | tuple = 
     ctx = TrainingContext.build(base_cfg)
     data, tr = ctx.data, ctx.splits["train"]
     schemes = [SCHEMES.create(c.scheme, **c.scheme_params) for c in cfgs]
+    for s in schemes:
+        s.check_task(data.task, base_cfg.dataset)  # a CSV's task is known only once read
     infos = [ctx.info(base_cfg.epochs, s) for s in schemes]
     if len({i.steps_per_epoch for i in infos}) != 1:
         raise ValueError("replicas draw different numbers of samples per epoch")

@@ -39,6 +39,7 @@ def train(config: RunConfig, callbacks: list[Callback] | tuple = (), progress: b
     started = time.perf_counter()
     ctx = TrainingContext.build(cfg, fit)
     scheme = SCHEMES.create(cfg.scheme, **cfg.scheme_params)
+    scheme.check_task(ctx.data.task, cfg.dataset)  # a CSV's task is known only once read
     state = scheme.init_state(ctx.info(cfg.epochs, scheme))
     if hasattr(scheme, "prepare"):  # earlier stages of multi-stage schemes
         state = scheme.prepare(ctx, state)

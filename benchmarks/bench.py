@@ -1,0 +1,235 @@
+"""Speed and memory benchmarks of the workbench (issues: dashboard targets, speed and scale).
+
+Prints a markdown table and writes JSON (``--out``). Every figure is measured here, on
+this machine; nothing is asserted (timed unit tests are flaky, a table is not).
+
+  python benchmarks/bench.py                 # full run (a few minutes on 2 CPU cores)
+  python benchmarks/bench.py --quick         # tiny sizes: checks the script itself
+  python benchmarks/bench.py --device cuda   # the same on a GPU
+
+Sections: (A) the dashboard's default comparison fresh and re-opened from the store;
+(B) 16 batched replicas vs one run vs 16 sequential runs; (C) per-step cost of dynamic
+schemes vs uniform; (D) one run vs the hand-written DataLoader loop; (E) cost and peak
+memory against N; (F) achieved FLOP/s of the training step vs measured matmul throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+import torch
+from torch import nn
+
+import workbench as wb
+from workbench.batched import train_batched
+
+DIGITS = wb.RunConfig(dataset="digits", imbalance=[{"kind": "longtail", "ratio": 50}],
+                      epochs=20)
+
+
+def timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+class LoopTimer(wb.Callback):
+    """Wall time of the step loop only (first to last step), without set-up and summary."""
+
+    def on_start(self, total_steps, config):
+        self.start, self.steps = time.perf_counter(), 0
+
+    def on_step(self, rec):
+        self.steps += 1
+        self.end = time.perf_counter()
+
+    def per_step(self) -> float:
+        return (self.end - self.start) / max(self.steps, 1)
+
+
+def dashboard(quick: bool) -> dict:
+    from workbench.figures import metric_dots, summary_wide
+
+    cfg = DIGITS.replace(epochs=3 if quick else 20)
+    schemes = ["uniform", "inverse_frequency", "linupper"]
+    with tempfile.TemporaryDirectory() as root:
+        store = wb.RunStore(root)
+        fresh, cmp = timed(lambda: wb.compare(cfg, schemes, [0, 1, 2], store=store))
+        keys = [r.key for r in cmp.runs]
+
+        def reopen():
+            again = wb.RunStore(root).comparison(keys)
+            summary_wide(again.table), metric_dots(again.table)
+
+        reopen_s, _ = timed(reopen)
+    return {"default_comparison_fresh_s": fresh, "reopen_stored_s": reopen_s,
+            "execution": cmp.runs[0].info.get("execution")}
+
+
+def batched(cfg: wb.RunConfig, R: int) -> dict:
+    cfgs = [cfg.replace(seed=s) for s in range(R)]
+    wb.train(cfg.replace(epochs=1))  # warm-up
+    one, _ = timed(lambda: wb.train(cfgs[0]))
+    together, _ = timed(lambda: train_batched(cfgs))
+    seq, _ = timed(lambda: [wb.train(c) for c in cfgs])
+    return {"replicas": R, "one_run_s": one, "batched_s": together, "sequential_s": seq,
+            "batched_over_one": together / one, "sequential_over_one": seq / one}
+
+
+def dynamic_overhead(cfg: wb.RunConfig) -> dict:
+    out = {}
+    for scheme in ("uniform", "linupper", "group_dro"):
+        timer = LoopTimer()
+        wb.train(cfg.replace(scheme=scheme, eval_every=cfg.epochs), callbacks=[timer])
+        out[scheme] = timer.per_step()
+    out["linupper_over_uniform"] = out["linupper"] / out["uniform"]
+    out["group_dro_over_uniform"] = out["group_dro"] / out["uniform"]
+    return out
+
+
+def hand_loop(cfg: wb.RunConfig) -> dict:
+    """The loop a user writes: TensorDataset + DataLoader(shuffle) + nn.Module + weights."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from workbench.data import load_prepared
+
+    _, data = load_prepared(cfg.dataset, cfg.dataset_params, cfg.imbalance, cfg.data_seed)
+    X = torch.tensor(data.train.X)
+    y = torch.tensor(data.train.y)
+    counts = torch.bincount(y, minlength=data.n_classes).float()
+    class_w = counts.sum() / (data.n_classes * counts.clamp_min(1))
+
+    def run():
+        torch.manual_seed(0)
+        model = wb.MODELS.create("mlp").build(X.shape[1], data.n_classes)
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        loader = DataLoader(TensorDataset(X, y), batch_size=cfg.batch_size, shuffle=True)
+        loss_fn = nn.CrossEntropyLoss(reduction="none")
+        for _ in range(cfg.epochs):
+            for xb, yb in loader:
+                loss = (class_w[yb] * loss_fn(model(xb), yb)).mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+
+    hand, _ = timed(run)
+    ours, _ = timed(lambda: wb.train(cfg.replace(scheme="inverse_frequency")))
+    return {"hand_loop_s": hand, "workbench_s": ours, "speedup": hand / ours,
+            "note": "workbench time includes recording and per-epoch evaluation"}
+
+
+def scaling(sizes: list[int], device: str) -> list[dict]:
+    """Each N in a fresh process, so peak RSS belongs to that N alone."""
+    rows = []
+    for n in sizes:
+        code = (
+            "import json, resource, time, torch, workbench as wb\n"
+            "torch.set_num_threads(torch.get_num_threads())\n"
+            f"cfg = wb.RunConfig(dataset='gaussian', dataset_params={{'n_samples': {n}}}, "
+            f"epochs=1, batch_size=1024, device='{device}')\n"
+            "t = time.perf_counter(); run = wb.train(cfg); wall = time.perf_counter() - t\n"
+            "rec_rows = len(run.history) + len(run.weights)\n"
+            "print(json.dumps({'n': %d, 'wall_s': wall, 'steps': run.info['steps'],\n"
+            "  'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,\n"
+            "  'data_mb': %d * 32 * 4 / 2**20, 'record_rows': rec_rows,\n"
+            "  'tracked_rows': len(run.weights)}))\n" % (n, n))
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True)
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        row["us_per_sample"] = 1e6 * row["wall_s"] / (0.8 * n)
+        rows.append(row)
+    return rows
+
+
+def flops(cfg: wb.RunConfig, device: str) -> dict:
+    """Achieved FLOP/s of the MLP step vs torch.mm throughput at the same shapes."""
+    _, data = wb.data.load_prepared(cfg.dataset, cfg.dataset_params, cfg.imbalance, 0)
+    widths = [data.n_features, 128, 128, data.n_classes]
+    B = cfg.batch_size
+    step_flops = 6 * B * sum(a * b for a, b in zip(widths, widths[1:]))  # fwd 2x, bwd 4x
+    timer = LoopTimer()
+    wb.train(cfg.replace(eval_every=cfg.epochs), callbacks=[timer])
+    achieved = step_flops / timer.per_step()
+    mats = [(torch.randn(B, a, device=device), torch.randn(a, b, device=device))
+            for a, b in zip(widths, widths[1:])]
+    reps = 200
+    t = time.perf_counter()
+    for _ in range(reps):
+        for x, w in mats:
+            x @ w
+    if device == "cuda":
+        torch.cuda.synchronize()
+    mm = reps * sum(2 * B * a * b for a, b in zip(widths, widths[1:])) / (time.perf_counter() - t)
+    return {"step_flops": step_flops, "achieved_gflops": achieved / 1e9,
+            "matmul_gflops": mm / 1e9, "fraction": achieved / mm}
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="tiny sizes, to check the script")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.add_argument("--out", default="benchmarks/results-{device}.json")
+    args = p.parse_args(argv)
+    q, dev = args.quick, args.device
+    big = wb.RunConfig(dataset="gaussian", dataset_params={"n_samples": 2_000 if q else 100_000},
+                       epochs=1 if q else 2, batch_size=256, device=dev)
+    small = DIGITS.replace(epochs=2 if q else 20, device=dev)
+    R = 4 if q else 16
+    res = {"machine": {"platform": platform.platform(), "cpus": torch.get_num_threads(),
+                       "torch": torch.__version__, "device": dev,
+                       "gpu": torch.cuda.get_device_name() if dev == "cuda" else None}}
+    res["A_dashboard"] = dashboard(q)
+    res["B_batched_digits"] = batched(small, R)
+    res["B_batched_100k"] = batched(big, R)
+    res["C_dynamic_digits"] = dynamic_overhead(small)
+    res["C_dynamic_100k"] = dynamic_overhead(big)
+    res["D_hand_loop_digits"] = hand_loop(small)
+    res["D_hand_loop_100k"] = hand_loop(big)
+    res["E_scaling"] = scaling([2_000, 10_000] if q else [10_000, 100_000, 1_000_000], dev)
+    res["F_flops_100k"] = flops(big, dev)
+    path = args.out.format(device=dev)
+    with open(path, "w") as fh:
+        json.dump(res, fh, indent=2)
+    print(render(res))
+    return res
+
+
+def render(res: dict) -> str:
+    a, lines = res["A_dashboard"], ["| measurement | value |", "|---|---|"]
+    lines += [f"| A default comparison, 3 schemes x 3 seeds, fresh | "
+              f"{a['default_comparison_fresh_s']:.1f} s |",
+              f"| A re-open stored comparison (+ table, figure) | {a['reopen_stored_s']:.2f} s |"]
+    for k in ("B_batched_digits", "B_batched_100k"):
+        b = res[k]
+        lines.append(f"| {k[2:]}: {b['replicas']} replicas batched / one run | "
+                     f"{b['batched_over_one']:.2f}x (sequential {b['sequential_over_one']:.1f}x; "
+                     f"one run {b['one_run_s']:.2f} s) |")
+    for k in ("C_dynamic_digits", "C_dynamic_100k"):
+        c = res[k]
+        lines.append(f"| {k[2:]}: per-step cost vs uniform | "
+                     f"linupper {c['linupper_over_uniform']:.2f}x, "
+                     f"group_dro {c['group_dro_over_uniform']:.2f}x |")
+    for k in ("D_hand_loop_digits", "D_hand_loop_100k"):
+        d = res[k]
+        lines.append(f"| {k[2:]}: hand-written DataLoader loop / workbench run | "
+                     f"{d['speedup']:.1f}x ({d['hand_loop_s']:.2f} s vs "
+                     f"{d['workbench_s']:.2f} s) |")
+    for e in res["E_scaling"]:
+        lines.append(f"| E N={e['n']:,}: 1 epoch | {e['wall_s']:.2f} s, "
+                     f"{e['us_per_sample']:.1f} us/sample, peak RSS {e['peak_rss_mb']:.0f} MB "
+                     f"(data {e['data_mb']:.0f} MB), "
+                     f"tracked rows {e['tracked_rows']} |")
+    f = res["F_flops_100k"]
+    lines.append(f"| F training step (100k, MLP) | {f['achieved_gflops']:.2f} GFLOP/s = "
+                 f"{100 * f['fraction']:.1f}% of matmul {f['matmul_gflops']:.1f} GFLOP/s |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
