@@ -1,0 +1,168 @@
+"""The Streamlit dashboard, driven headless with ``streamlit.testing`` (AppTest).
+
+Why these tests: the app must load without a traceback, turn sidebar values into a
+comparison that fills every tab, report bad values next to their control (never as an
+exception), and handle regression data sets. Every test uses its own run store
+(``WORKBENCH_STORE`` in a tmp dir) and a tiny experiment, so the real store is never
+touched and the whole file runs in about two minutes on two cores.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+TABS = ["Overview", "Weights", "Groups", "Calibration", "Data", "Runs", "Learn"]
+
+
+@pytest.fixture
+def app(monkeypatch, tmp_path):
+    """An AppTest with a fresh store; the first-load auto-run is skipped (``started``)."""
+    monkeypatch.setenv("WORKBENCH_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("WORKBENCH_APP_DEFAULT_EPOCHS", "1")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["started"] = True
+    return at.run()
+
+
+def _no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _open(at: AppTest, tab: str) -> AppTest:
+    at.session_state["view"] = tab
+    at.run()
+    _no_exception(at)
+    return at
+
+
+def _small_run(at: AppTest, dataset: str = "blobs2d", schemes=None) -> AppTest:
+    at.selectbox(key="dataset").set_value(dataset).run()
+    at.number_input(key="epochs").set_value(2)
+    at.number_input(key="seeds").set_value(2)
+    if schemes is not None:
+        at.multiselect(key="schemes").set_value(schemes)
+    at.run()
+    assert not at.button(key="run").disabled, [e.value for e in at.error]
+    at.button(key="run").click().run()
+    _no_exception(at)
+    return at
+
+
+def test_first_load_shows_the_default_comparison(monkeypatch, tmp_path):
+    monkeypatch.setenv("WORKBENCH_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("WORKBENCH_APP_DEFAULT_EPOCHS", "1")
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    _no_exception(at)
+    assert [t.label for t in at.tabs] == TABS
+    assert "9 runs ready" in at.session_state["note"]
+    assert len(at.dataframe) == 1 and at.get("plotly_chart")
+    text = " ".join(m.value for m in at.markdown)
+    assert "n = 3 seeds" in text and "selection rule" in text and "plain mean" in " ".join(
+        c.value for c in at.caption)
+
+
+def test_a_sidebar_run_fills_every_view(app):
+    schemes = ["uniform", "inverse_frequency", "linupper", "temperature_sampling"]
+    at = _small_run(app, schemes=schemes)
+    assert len(at.session_state["keys"]) == 8  # 4 schemes x 2 seeds
+    expected = {"Overview": (1, 1), "Weights": (6, 0), "Groups": (1, 0),
+                "Calibration": (3, 1), "Data": (2, 0), "Runs": (0, 1), "Learn": (5, 0)}
+    for tab, (charts, frames) in expected.items():
+        _open(at, tab)
+        assert len(at.get("plotly_chart")) >= charts, tab
+        assert len(at.dataframe) >= frames, tab
+        if tab == "Groups":
+            assert any("Worst group" in m.value for m in at.markdown)
+        if tab == "Runs":
+            assert at.get("download_button") and len(at.dataframe[0].value) == 8
+        if tab == "Learn":
+            assert len(at.latex) >= 4 and any("B = 2" in i.value for i in at.info)
+        if tab == "Weights":  # the sampler's batch composition
+            assert any("Batch composition" in m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("imb0_longtail_ratio", 0.5, "longtail ratio"),
+    ("lr", -0.1, "lr must be a number > 0"),
+    ("sch_linupper_r", -1.0, "linupper r must be a finite number > 0"),
+])
+def test_a_bad_value_is_reported_beside_its_control(app, key, value, message):
+    app.number_input(key=key).set_value(value).run()
+    _no_exception(app)
+    assert any(message in e.value for e in app.error), [e.value for e in app.error]
+    assert app.button(key="run").disabled
+
+
+def test_a_run_that_fails_in_training_is_reported_not_raised(app):
+    app.number_input(key="batch_size").set_value(100_000).run()  # only train() knows
+    app.button(key="run").click().run()
+    _no_exception(app)
+    assert any("larger than the training split" in e.value for e in app.error)
+    assert app.session_state["note"].startswith("Stopped")
+
+
+def test_several_bad_values_are_all_reported(app):
+    app.number_input(key="lr").set_value(-1.0)
+    app.number_input(key="sch_linupper_r").set_value(0.0)
+    app.run()
+    errors = " | ".join(e.value for e in app.error)
+    assert "lr must be" in errors and "linupper r must be" in errors
+
+
+def test_a_regression_data_set_runs(app):
+    app.selectbox(key="dataset").set_value("noisy_regression").run()
+    assert any("longtail" in e.value for e in app.error)  # needs classes: said, not raised
+    app.button(key="imb0_remove").click().run()
+    at = _small_run(app, "noisy_regression", ["uniform", "linupper"])
+    assert "mse" in at.dataframe[0].value.columns
+    for tab in TABS[1:]:
+        _open(at, tab)
+        if tab == "Calibration":
+            assert any("not applicable to regression" in i.value for i in at.info)
+        if tab == "Groups":
+            assert at.radio(key="groups_metric_test").options == ["mse"]
+
+
+def test_cancel_keeps_finished_runs_and_says_so(app):
+    at = _small_run(app, schemes=["uniform"])
+    kept = at.session_state["keys"]
+    at.session_state["cancel_requested"] = True  # as if Cancel was clicked mid-run
+    at.number_input(key="epochs").set_value(3).run()
+    at.button(key="run").click().run()
+    _no_exception(at)
+    assert "cancelled" in at.session_state["note"]
+    assert at.session_state["keys"] == kept and not at.session_state["cancel_requested"]
+    assert any("cancelled" in w.value for w in at.warning)
+
+
+def test_runs_tab_loads_and_deletes_stored_runs(app):
+    at = _small_run(app, schemes=["uniform", "inverse_frequency"])
+    _open(at, "Runs")
+    keys = list(at.session_state["keys"])
+    at.multiselect(key="runs_selected").set_value(keys[:2]).run()
+    at.button(key="runs_load").click().run()
+    assert list(at.session_state["keys"]) == keys[:2]
+    assert at.session_state["view"] == "Overview"
+    _open(at, "Runs")
+    at.multiselect(key="runs_selected").set_value(keys[:1]).run()
+    at.button(key="runs_delete").click().run()
+    assert any("Delete 1 runs" in w.value for w in at.warning)
+    at.button(key="runs_delete_yes").click().run()
+    _no_exception(at)
+    assert keys[0] not in set(at.dataframe[0].value["key"])
+
+
+def test_diverged_runs_are_listed_and_no_view_breaks(app):
+    app.number_input(key="lr").set_value(10.0)
+    app.selectbox(key="optimizer").set_value("sgd")
+    app.button(key="imb0_remove").click().run()  # the full blobs2d set: more steps
+    at = _small_run(app, schemes=["uniform"])
+    assert any("diverged at step" in e.value for e in at.error), [e.value for e in at.error]
+    for tab in TABS[1:]:
+        _open(at, tab)

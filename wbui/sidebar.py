@@ -1,0 +1,158 @@
+"""The sidebar: controls that describe one experiment, with errors pinned beside them.
+
+Every control reads its choices and defaults from the ``workbench`` registries, so a new
+data set, transform or scheme shows up here with no edit. Values are checked by
+``workbench`` itself (``Experiment.problems``); a message is shown with ``st.error`` right
+under the control it names, and the Run button stays disabled until all are fixed.
+Parameters equal to their defaults are left out of the config, so labels and store keys
+match what the Python API and the CLI produce for the same experiment.
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from workbench import DATASETS, MODELS, SCHEMES, TRANSFORMS, RunConfig
+from workbench.config import OPTIMIZERS, SELECTIONS
+
+from .experiment import Experiment
+from .params import param_input, tidy
+
+DEFAULT_SCHEMES = ["uniform", "inverse_frequency", "linupper"]
+DEFAULT_IMBALANCE = [{"kind": "longtail", "ratio": 50}]
+# WORKBENCH_APP_DEFAULT_EPOCHS shrinks the default experiment (the browser test uses 3).
+DEFAULT_EPOCHS = int(os.environ.get("WORKBENCH_APP_DEFAULT_EPOCHS", "20"))
+SELECTION_HELP = ("Which checkpoint the summary reports: the last epoch, or the epoch with the "
+                  "best validation accuracy / worst-group accuracy / loss. Compare schemes "
+                  "under one rule (Group DRO issues 6, 10: mixed rules mislead).")
+
+
+def experiment_controls() -> tuple[Experiment, dict[str, str]]:
+    """Draw every control; return the experiment and its problems (control -> message)."""
+    bar = st.sidebar
+    slots: dict[str, st.delta_generator.DeltaGenerator] = {}
+
+    bar.subheader("Data")
+    dataset = bar.selectbox("Data set", DATASETS.names(), index=DATASETS.names().index("digits"),
+                            key="dataset", help=" \n".join(
+                                f"**{d}**: {DATASETS.describe(d)}" for d in DATASETS.names()))
+    bar.caption(DATASETS.describe(dataset))
+    dataset_params = _params(bar, DATASETS, dataset, f"data_{dataset}")
+    slots["dataset"] = bar.empty()
+    imbalance = _imbalance_controls(bar, slots)
+
+    bar.subheader("Model")
+    model = bar.selectbox("Model", MODELS.names(), index=MODELS.names().index("mlp"),
+                          key="model", help="linear: logistic/linear regression; mlp: ReLU "
+                          "multi-layer perceptron (hidden widths as a comma-separated list).")
+    model_params = _params(bar, MODELS, model, f"model_{model}")
+    slots["model"] = bar.empty()
+
+    bar.subheader("Training budget")
+    fields = {}
+    fields["epochs"] = bar.number_input("Epochs", value=DEFAULT_EPOCHS, step=1, key="epochs",
+                                        help="Passes over the (imbalanced) training split.")
+    slots["epochs"] = bar.empty()
+    fields["batch_size"] = bar.number_input("Batch size", value=64, step=8, key="batch_size",
+                                            help="B. Batch-level schemes (linupper, kl_dro, "
+                                            "group_dro...) weight within each batch: with "
+                                            "tiny B the Sow et al. weights degenerate.")
+    slots["batch_size"] = bar.empty()
+    fields["lr"] = bar.number_input("Learning rate", value=3e-3, step=1e-3, format="%g",
+                                    key="lr", help="Weights have batch mean 1 under every "
+                                    "scheme, so one learning rate means the same for all.")
+    slots["lr"] = bar.empty()
+    fields["optimizer"] = bar.selectbox("Optimizer", OPTIMIZERS, key="optimizer",
+                                        help="adam, or sgd with momentum 0.9.")
+    slots["optimizer"] = bar.empty()
+
+    bar.subheader("Schemes to compare")
+    schemes = _scheme_controls(bar, slots)
+    n_seeds = bar.number_input("Seeds", value=3, min_value=1, max_value=20, step=1, key="seeds",
+                               help="Training seeds 0..n-1 (init, order, sampling); the data "
+                               "split is fixed. The table reports mean and a 95% t-interval.")
+    slots["seeds"] = bar.empty()
+    fields["selection"] = bar.selectbox("Selection rule", SELECTIONS, key="selection",
+                                        help=SELECTION_HELP)
+    slots["selection"] = bar.empty()
+    slots["general"] = bar.empty()
+
+    config = RunConfig(dataset=dataset, dataset_params=dataset_params, imbalance=imbalance,
+                       model=model, model_params=model_params, **fields)
+    exp = Experiment(config, schemes, list(range(int(n_seeds))))
+    problems = exp.problems()
+    for where, message in problems.items():
+        slot = slots.get(where) or slots.get(where.split(":")[0]) or slots["general"]
+        slot.error(message, icon=":material/error:")
+    return exp, problems
+
+
+def _params(bar, registry, name: str, prefix: str, start: dict | None = None) -> dict:
+    """A widget per parameter of ``name`` (initial values ``start`` or the defaults); only
+    values that differ from the registry defaults are kept."""
+    out = {}
+    for param, default in registry.params(name).items():
+        initial = (start or {}).get(param, default)
+        value = param_input(bar, registry, name, param, initial, f"{prefix}_{param}")
+        if value != default:
+            out[param] = tidy(value)
+    return out
+
+
+def _imbalance_controls(bar, slots: dict) -> list[dict]:
+    """Add/remove any number of transforms, applied in order to the training split only."""
+    ss = st.session_state
+    if "imbalance_ids" not in ss:  # id -> the kind a new row starts with
+        ss.imbalance_ids, ss.imbalance_next = {0: DEFAULT_IMBALANCE[0]["kind"]}, 1
+    bar.subheader("Imbalance")
+    specs, names = [], TRANSFORMS.names()
+    for i, (tid, first_kind) in enumerate(ss.imbalance_ids.items()):
+        left, right = bar.columns([4, 1], vertical_alignment="bottom")
+        kind = left.selectbox(f"Transform {i + 1}", names, index=names.index(first_kind),
+                              key=f"imb{tid}_kind", help="Applied to the training split only; "
+                              "val/test keep their profile. Long-tail: Cao et al. 2019 (LDAM); "
+                              "step: Buda et al. 2018; group_minority: Sagawa et al. 2020; "
+                              "label_noise: Patrini et al. 2017.")
+        right.button(":material/delete:", key=f"imb{tid}_remove", help="Remove this transform",
+                     on_click=_remove_transform, args=(tid,))
+        bar.caption(TRANSFORMS.describe(kind))
+        start = {k: float(v) for k, v in DEFAULT_IMBALANCE[0].items() if k != "kind"} \
+            if tid == 0 and kind == DEFAULT_IMBALANCE[0]["kind"] else None
+        specs.append({"kind": kind, **_params(bar, TRANSFORMS, kind, f"imb{tid}_{kind}", start)})
+        slots[f"imbalance:{i}"] = bar.empty()
+    if not ss.imbalance_ids:
+        bar.caption("No transform: the data set's natural profile.")
+    bar.button("Add transform", key="imb_add", on_click=_add_transform, icon=":material/add:",
+               help="Several transforms compose in order, e.g. longtail then label_noise.")
+    return specs
+
+
+def _add_transform() -> None:
+    ss = st.session_state
+    ss.imbalance_ids = {**ss.imbalance_ids, ss.imbalance_next: "label_noise"}
+    ss.imbalance_next += 1
+
+
+def _remove_transform(tid: int) -> None:
+    ss = st.session_state
+    ss.imbalance_ids = {t: k for t, k in ss.imbalance_ids.items() if t != tid}
+
+
+def _scheme_controls(bar, slots: dict) -> list[tuple[str, dict]]:
+    """The schemes multiselect and, per chosen scheme, an expander of its hyper-parameters."""
+    chosen = bar.multiselect("Schemes", SCHEMES.names(), default=DEFAULT_SCHEMES, key="schemes",
+                             help="Each scheme is trained under every seed with the same data, "
+                             "model, budget and selection rule. The Learn tab explains each.")
+    slots["schemes"] = bar.empty()
+    out = []
+    for name in chosen:
+        cls = SCHEMES.get(name)
+        slots[f"scheme:{name}"] = bar.empty()
+        with bar.expander(f"{name} · hyper-parameters", icon=":material/tune:"):
+            st.caption(f"{SCHEMES.describe(name)} *{cls.paper}*")
+            if not SCHEMES.params(name):
+                st.caption("No hyper-parameters.")
+            out.append((name, _params(st, SCHEMES, name, f"sch_{name}")))
+    return out

@@ -1,0 +1,14 @@
+"""One module per dashboard tab; each has ``show(results, experiment)``.
+
+Views only arrange figures and tables: the numbers come from ``workbench`` (the run store,
+``Comparison.table``, ``workbench.metrics``) and the figures from ``workbench.figures``,
+so the notebook and the dashboard always agree. ``results`` is ``None`` until a
+comparison has been loaded; views that need one then say so.
+"""
+
+from . import calibration, data, groups, learn, overview, runs, weights
+
+TABS = {"Overview": overview, "Weights": weights, "Groups": groups,
+        "Calibration": calibration, "Data": data, "Runs": runs, "Learn": learn}
+
+__all__ = ["TABS", "calibration", "data", "groups", "learn", "overview", "runs", "weights"]

@@ -1,0 +1,91 @@
+"""Learn: each scheme's formula, what it does in plain words, its paper, and a live plot.
+
+Why interactive: the formulas are short but their behaviour is not obvious (how sharp is
+softmax(f/r) at r = 0.4? what does min-max normalisation do to a batch of two?). Each
+plot draws the weight a scheme gives to a synthetic batch as a function of the loss (or
+class), with sliders for the hyper-parameters that shape it and for the batch size.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+import streamlit as st
+
+from workbench import SCHEMES
+from workbench.figures import scheme_card, scheme_kind, weight_function
+
+from .common import chart
+
+SLIDERS = {  # parameter -> (min, max, step, what it does)
+    "r": (0.05, 5.0, 0.05, "KL strength: max weight ratio e^(1/r)"),
+    "delta": (0.1, 3.0, 0.1, "half-width of the normalised loss range"),
+    "lam": (0.05, 5.0, 0.05, "softmax temperature on the raw losses"),
+    "gamma": (0.0, 5.0, 0.25, "focusing parameter (0 = cross-entropy)"),
+    "tau": (0.25, 10.0, 0.25, "sampling temperature (1 = natural)"),
+    "p": (0.0, 2.0, 0.1, "exponent on the class count"),
+    "eta": (0.0, 1.0, 0.01, "step size of the q update"),
+    "alpha": (0.05, 1.0, 0.05, "fraction of the batch that gets weight"),
+}
+MIN_MAX = ("linupper", "quadratic", "extremes")
+
+
+def show(results, experiment) -> None:
+    st.subheader("Learn: the weighting schemes")
+    st.caption("Weights multiply per-sample losses; the loop forms mean_i(w_i · l_i). Unless "
+               "a scheme says otherwise they are detached, ≥ 0 and have batch mean 1, so one "
+               "learning rate means the same under every scheme.")
+    chosen = [name for name, _ in experiment.schemes] if experiment else []
+    order = chosen + [n for n in SCHEMES.names() if n not in chosen]
+    st.caption(f"The {len(chosen)} schemes of this comparison first, then the other "
+               f"{len(order) - len(chosen)} registered ones.")
+    for name in order:
+        blurb = SCHEMES.describe(name)
+        blurb = blurb if len(blurb) <= 90 else blurb[:88].rsplit(" ", 1)[0] + " …"
+        tag = " · *in this comparison*" if name in chosen else ""
+        with st.expander(f"**{name}**{tag} — {blurb}", expanded=name in chosen):
+            _card(name)
+
+
+def _plain_words(name: str) -> str:
+    """The docstring's second paragraph: how the scheme behaves, in words."""
+    parts = (inspect.getdoc(SCHEMES.get(name)) or "").split("\n\n")
+    text = parts[1] if len(parts) > 1 and not parts[1].startswith("Example") else ""
+    return re.sub(r":\w+:`", "`", " ".join(text.split()).replace("``", "`"))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _figure(name: str, params: tuple, batch: int):
+    """weight_function, cached: the Learn tab draws one plot per registered scheme."""
+    return weight_function(name, params=dict(params), batch_size=batch)
+
+
+@st.fragment
+def _card(name: str) -> None:
+    card = scheme_card(name)
+    if card.get("formula"):
+        st.latex(card["formula"])
+    st.markdown(f"**{card.get('summary') or SCHEMES.describe(name)}** {_plain_words(name)}")
+    st.caption(f"Paper: *{card.get('paper') or 'n/a'}*")
+    defaults = dict(card.get("params") or SCHEMES.params(name))
+    params, cols = {}, st.columns(3)
+    shown = [p for p in defaults if p in SLIDERS and isinstance(defaults[p], (int, float))]
+    for i, p in enumerate(shown):
+        lo, hi, step, what = SLIDERS[p]
+        value = min(max(float(defaults[p]), lo), hi)
+        params[p] = cols[i % 3].slider(p, lo, hi, value, step, key=f"learn_{name}_{p}",
+                                       help=what)
+    batch = 32
+    kind = card.get("kind") or scheme_kind(SCHEMES.create(name))
+    if kind in ("loss", "confidence"):  # weights computed within a batch
+        batch = cols[len(shown) % 3].slider("batch size B", 2, 128, 32, key=f"learn_{name}_B",
+                                            help="Size of the synthetic batch the weights "
+                                            "are computed over.")
+    chart(_figure(name, tuple(sorted(params.items())), batch), f"learn_{name}_plot")
+    if name in MIN_MAX:
+        st.info("**B = 2 degeneracy.** The batch losses are min-max normalised to "
+                "[−δ, δ], so with two samples one always maps to −δ and the other to +δ: "
+                "the weights are fixed whatever the losses are. Set B = 2 above to see it. "
+                "Tiny batches make these schemes a constant reweighting of the worse sample.",
+                icon=":material/lightbulb:")
