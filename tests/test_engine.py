@@ -81,11 +81,16 @@ def test_every_scheme_trains_end_to_end(scheme):
 
 @pytest.mark.parametrize("dataset", wb.DATASETS.names())
 def test_every_dataset_trains_end_to_end(dataset):
-    run = wb.train(wb.RunConfig(dataset=dataset, epochs=1, batch_size=256, model="linear"))
+    lm = wb.DATASETS.get(dataset).task == "lm"
+    params = getattr(wb.DATASETS.get(dataset), "example_params", dict)()
+    run = wb.train(wb.RunConfig(dataset=dataset, epochs=1, batch_size=256, dataset_params=params,
+                                model="transformer" if lm else "linear"))
     assert run.status == "done"
     if run.info["task"] == "regression":
         assert set(run.summary) == {"mse", "worst_group_mse"}
         assert run.summary["mse"] > 0
+    elif lm:
+        assert {"perplexity", "worst_group_perplexity", "loss"} <= set(run.summary)
     else:
         assert set(run.summary) == CLASSIFICATION_KEYS
 

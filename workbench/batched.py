@@ -56,6 +56,8 @@ def why_not_batchable(cfg: RunConfig) -> str | None:
         return f"scheme {cfg.scheme!r} has several stages"
     if cfg.model_params.get("dropout", 0):
         return "dropout draws differ between a batch and a single run"
+    if cfg.model == "transformer":
+        return "attention has no vmap batching rule: one by one is faster"
     return None
 
 

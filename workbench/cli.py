@@ -1,4 +1,4 @@
-"""Command line: ``python -m workbench list | run | compare``.
+"""Command line: ``python -m workbench list | run | compare | sweep | runs``.
 
 Flags mirror ``RunConfig``; ``--json`` prints a machine-readable summary. Every user
 error (unknown name, out-of-range value, unreadable flag) is one line on stderr and exit
@@ -13,6 +13,7 @@ Example:
     python -m workbench run --dataset digits --imbalance longtail:ratio=50 \\
         --scheme linupper --scheme-param r=1.0 --epochs 30 --json
     python -m workbench compare --schemes uniform,inverse_frequency --seeds 0,1,2
+    python -m workbench sweep examples/sweep_imbalance.yaml --workers 2
 """
 
 from __future__ import annotations
@@ -84,12 +85,57 @@ def build_parser() -> argparse.ArgumentParser:
                      help="semicolon- or comma-separated schemes, e.g. "
                           "'uniform;linupper:r=0.5' (params after ':')")
     cmp.add_argument("--seeds", default="0,1,2", help="comma-separated training seeds")
+    _sweep_parser(sub)
     runs = sub.add_parser("runs", help="list stored runs (or export them as CSV)")
     runs.add_argument("--store", help="run store folder (default: $WORKBENCH_STORE or ./runs)")
     runs.add_argument("--dataset", help="only this data set")
     runs.add_argument("--scheme", help="only this scheme")
     runs.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     return p
+
+
+def _sweep_parser(sub) -> None:
+    sw = sub.add_parser("sweep", help="train a grid of configs x seeds (YAML file) into the store")
+    sw.add_argument("grid_file", help="YAML with base: {RunConfig fields}, "
+                                      "grid: {dotted.path: [values]}, seeds: [..]")
+    sw.add_argument("--backend", choices=("local", "ray"), default="local",
+                    help="local process pool (default) or Ray tasks")
+    sw.add_argument("--workers", type=int, help="parallel workers (default: min(CPUs, batches))")
+    sw.add_argument("--address", help="Ray cluster address (--backend ray; default: a local "
+                                      "Ray instance)")
+    sw.add_argument("--store", help="run store folder (default: $WORKBENCH_STORE or ./runs); "
+                                    "on a cluster a path every worker sees")
+    sw.add_argument("--force", action="store_true", help="retrain even if stored")
+    sw.add_argument("--json", action="store_true", help="print JSON")
+    sw.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                    help="tqdm bar over batches (default: on when stderr is a terminal)")
+
+
+def _run_sweep(args) -> int:
+    import workbench as wb
+    from workbench.sweep import sweep
+    from workbench.sweep_grid import read_sweep_file
+
+    base, grid, seeds = read_sweep_file(args.grid_file)
+    if args.address and args.backend != "ray":
+        raise UserError("--address is a Ray cluster address; use it with --backend ray")
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    sw = sweep(base, grid=grid, seeds=seeds, backend=args.backend, store=wb.RunStore(args.store),
+               force=args.force, workers=args.workers, address=args.address, progress=progress)
+    if args.json:
+        def records(df):
+            return df.astype(object).where(df.notna(), None).to_dict(orient="records")
+
+        print(json.dumps({"info": sw.info, "table": records(sw.table),
+                          "runs": records(sw.summaries)}, indent=2, default=str))
+        return 0
+    print(f"sweep: {len(sw.configs)} runs ({sw.info['trained']} trained, "
+          f"{sw.info['loaded']} loaded from {sw.info['store']})")
+    table = sw.table
+    if len(table):
+        wide = table.set_index([*sw.paths, "scheme", "metric"])["mean"].unstack("metric")
+        print(wide.round(4).to_string())
+    return 0
 
 
 def _config_flags(sp):
@@ -167,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
             print(store.export_csv(table["key"].tolist()) if args.csv
                   else table.drop(columns=["config", "imbalance"], errors="ignore").to_string())
             return 0
+        if args.command == "sweep":
+            return _run_sweep(args)
         cfg = config_from_args(args)
         if args.progress is None:
             args.progress = sys.stderr.isatty()

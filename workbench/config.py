@@ -90,7 +90,7 @@ class RunConfig:
                   f"{name} must be a {kind.__name__}, got {type(getattr(self, name)).__name__}")
         DATASETS.create(self.dataset, **self.dataset_params)
         scheme = SCHEMES.create(self.scheme, **self.scheme_params)
-        MODELS.get(self.model)
+        MODELS.create(self.model, **self.model_params)
         for i, t in enumerate(self.imbalance):
             check(isinstance(t, dict) and "kind" in t,
                   f"imbalance[{i}] must be a dict with a 'kind' key "
@@ -116,7 +116,13 @@ class RunConfig:
             check(isinstance(value, int) and not isinstance(value, bool) and value >= low,
                   f"{name} must be an integer >= {low}, got {value!r}")
         check(self.epochs <= 10_000, f"epochs must be <= 10000, got {self.epochs}")
-        scheme.check_task(DATASETS.get(self.dataset).task, self.dataset)
+        task = DATASETS.get(self.dataset).task
+        scheme.check_task(task, self.dataset)
+        m_tasks = getattr(MODELS.get(self.model), "tasks", ())
+        check(not m_tasks or task in m_tasks,
+              f"model {self.model!r} fits {' and '.join(m_tasks)} tasks; {self.dataset!r} is "
+              f"a {task} task" + ("; use model='transformer' for the lm task" if task == "lm"
+                                  else ""))
         return self
 
 

@@ -2,9 +2,10 @@
 
 ``evaluate`` runs the model over a split in chunks (no gradients) and returns the raw
 outputs plus tidy rows (overall, per group, per class) of the unweighted loss and the
-accuracy (classification) or MSE (regression). ``final_records`` turns the selected
-model's val/test outputs into ``run.summary`` (via ``workbench.metrics``) and the
-``predictions`` frame the calibration views use.
+accuracy (classification), MSE (regression) or perplexity (lm: per domain = group, the
+exp of the group's mean token loss). ``final_records`` turns the selected model's val/test
+outputs into ``run.summary`` (via ``workbench.metrics``; computed here for lm) and the
+``predictions`` frame the calibration views use (per-sample losses for lm).
 
 Example:
     >>> import torch
@@ -18,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,10 +41,11 @@ class SplitTensors:
     @classmethod
     def from_split(cls, split, task: str, device: torch.device) -> SplitTensors:
         y_dtype = torch.float32 if task == "regression" else torch.long
+        x_dtype = torch.long if task == "lm" else torch.float32  # lm: token ids
         def t(a, dtype):  # copies: cached data sets hand out read-only arrays
             return torch.tensor(a, dtype=dtype, device=device)
 
-        return cls(t(split.X, torch.float32), t(split.y, y_dtype), t(split.g, torch.long),
+        return cls(t(split.X, x_dtype), t(split.y, y_dtype), t(split.g, torch.long),
                    t(split.ids, torch.long), t(split.noisy, torch.bool))
 
     def __len__(self) -> int:
@@ -60,17 +63,23 @@ def predict(model: torch.nn.Module, X: torch.Tensor, chunk: int = 8192) -> torch
 
 def evaluate(model, data: SplitTensors, task: str, group_names: list[str],
              class_names: list[str]) -> tuple[torch.Tensor, list[dict]]:
-    """Outputs on the split and tidy rows: loss and accuracy/mse, overall/group/class."""
+    """Outputs on the split and tidy rows: loss and accuracy/mse/perplexity, overall/group/class.
+
+    For lm, "perplexity" is exp of the mean token loss of the whole split or the group
+    (from the group mean, not a mean of per-sample exps); lm has no per-class rows.
+    """
     out = predict(model, data.X)
     losses = per_sample_loss(out, data.y, task)
     if task == "regression":
         scores = {"mse": losses}
         out = out.reshape(-1)
+    elif task == "lm":
+        scores = {"loss": losses}
     else:
         scores = {"loss": losses, "accuracy": (out.argmax(1) == data.y).float()}
     rows = []
     keys = [("group", data.g, group_names)]
-    if task != "regression":
+    if task == "classification":
         keys.append(("class", data.y, [f"class:{c}" for c in class_names]))
     for metric, values in scores.items():
         rows.append({"group": "all", "metric": metric, "value": float(values.mean())})
@@ -80,12 +89,20 @@ def evaluate(model, data: SplitTensors, task: str, group_names: list[str],
             for name, c, s in zip(names, count.tolist(), sums.tolist()):
                 if c > 0:
                     rows.append({"group": name, "metric": metric, "value": s / c})
+    if task == "lm":  # sequences have equal length: the mean of sequence means is the token mean
+        rows += [{**r, "metric": "perplexity", "value": math.exp(r["value"])} for r in rows]
     return out, rows
 
 
 def final_records(outputs: dict[str, torch.Tensor], splits: dict[str, SplitTensors],
-                  task: str, n_bins: int = 15) -> tuple[dict, pd.DataFrame]:
-    """Summary metrics on the test split and the val/test predictions frame."""
+                  task: str, n_bins: int = 15, group_names: list[str] | None = None
+                  ) -> tuple[dict, pd.DataFrame]:
+    """Summary metrics on the test split and the val/test predictions frame.
+
+    ``group_names`` names the per-domain ``perplexity:<domain>`` keys of an lm summary.
+    """
+    if task == "lm":
+        return _lm_records(outputs, splits, group_names)
     frames = []
     summary: dict = {}
     for name in ("val", "test"):
@@ -107,6 +124,26 @@ def final_records(outputs: dict[str, torch.Tensor], splits: dict[str, SplitTenso
             if name == "test":
                 summary = metrics.classification_summary(probs, y, g, n_bins=n_bins)
         frames.append(pd.DataFrame(frame))
+    return {k: float(v) for k, v in summary.items()}, pd.concat(frames, ignore_index=True)
+
+
+def _lm_records(outputs: dict[str, torch.Tensor], splits: dict[str, SplitTensors],
+               group_names: list[str] | None) -> tuple[dict, pd.DataFrame]:
+    """lm summary (test perplexity overall, worst domain, per domain; mean token loss) and
+    per-sample loss rows (split, sample_id, group, loss) for val and test."""
+    frames, summary = [], {}
+    for name in ("val", "test"):
+        data = splits[name]
+        losses = per_sample_loss(outputs[name], data.y, "lm").double().cpu().numpy()
+        g = data.g.cpu().numpy()
+        frames.append(pd.DataFrame({"split": name, "sample_id": data.ids.cpu().numpy(),
+                                    "group": g, "loss": losses}))
+        if name == "test":
+            names = group_names or [f"g{k}" for k in range(int(g.max()) + 1)]
+            per = {names[k]: math.exp(losses[g == k].mean()) for k in np.unique(g)}
+            summary = {"perplexity": math.exp(losses.mean()),
+                       "worst_group_perplexity": max(per.values()), "loss": losses.mean(),
+                       **{f"perplexity:{k}": v for k, v in per.items()}}
     return {k: float(v) for k, v in summary.items()}, pd.concat(frames, ignore_index=True)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 
 import pandas as pd
+import torch
 
 from .evaluation import decision_grid, evaluate, final_records
 from .run import HISTORY_COLUMNS, Run
@@ -31,7 +32,8 @@ def stage_history(result, data) -> pd.DataFrame:
 def finish_run(cfg, ctx, result, started: float) -> Run:
     data, original, tr = ctx.data, ctx.original, ctx.splits["train"]
     history = stage_history(result, data)
-    weights = result.recorder.weights(tr.ids, tr.y, tr.g, tr.noisy, data.group_names)
+    labels = tr.y if tr.y.ndim == 1 else torch.full_like(tr.g, -1)  # lm: no per-sample label
+    weights = result.recorder.weights(tr.ids, labels, tr.g, tr.noisy, data.group_names)
     stages = pd.DataFrame(columns=["stage", *HISTORY_COLUMNS])
     if ctx.stages:
         stages = pd.concat([stage_history(s, data).assign(stage=s.stage) for s in ctx.stages],
@@ -44,7 +46,8 @@ def finish_run(cfg, ctx, result, started: float) -> Run:
         model = result.model
         outputs = {s: evaluate(model, ctx.splits[s], data.task, data.group_names,
                                data.class_names)[0] for s in ("val", "test")}
-        summary, predictions = final_records(outputs, ctx.splits, data.task)
+        summary, predictions = final_records(outputs, ctx.splits, data.task,
+                                             group_names=data.group_names)
         if data.n_features == 2 and data.task == "classification":
             boundary = decision_grid(model, tr.X)
     info = {

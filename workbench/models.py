@@ -2,9 +2,11 @@
 
 Plain ``nn.Sequential`` stacks of Linear layers, so a later batched-replica engine can
 stack their parameters. ``build`` is given the input width and the output width
-(number of classes, or 1 for regression).
+(number of classes, or 1 for regression). A model's ``tasks`` class var lists the tasks it
+can fit; ``RunConfig.validate`` checks it (the lm task needs ``model="transformer"``).
 
 Example:
+    >>> import torch
     >>> m = MODELS.create("mlp", hidden=[16]).build(8, 3)
     >>> m(torch.zeros(2, 8)).shape
     torch.Size([2, 3])
@@ -13,6 +15,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from torch import nn
 
@@ -26,6 +29,8 @@ MODELS = Registry("model")
 class Linear:
     """Logistic regression (classification) or linear regression: one Linear layer."""
 
+    tasks: ClassVar[tuple[str, ...]] = ("classification", "regression")
+
     def build(self, n_in: int, n_out: int) -> nn.Module:
         return nn.Sequential(nn.Linear(n_in, n_out))
 
@@ -34,6 +39,8 @@ class Linear:
 @dataclass(frozen=True)
 class MLP:
     """Multi-layer perceptron with ReLU activations (hidden widths, optional dropout)."""
+
+    tasks: ClassVar[tuple[str, ...]] = ("classification", "regression")
 
     hidden: list = field(default_factory=lambda: [128, 128])
     dropout: float = 0.0

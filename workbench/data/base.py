@@ -25,12 +25,13 @@ TRANSFORMS = Registry("transform")
 
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
+LM = "lm"  # language modelling: X (n, T) token ids, y (n, T) next tokens, groups = domains
 
 
 @dataclass
 class Split:
-    X: np.ndarray  # (n, d) float32
-    y: np.ndarray  # (n,) int64 class ids, or float32 targets for regression
+    X: np.ndarray  # (n, d) float32; (n, T) int64 token ids for lm
+    y: np.ndarray  # (n,) int64 class ids, float32 targets for regression, (n, T) int64 for lm
     g: np.ndarray  # (n,) int64 group ids
     ids: np.ndarray | None = None  # (n,) int64 stable sample ids
     noisy: np.ndarray | None = None  # (n,) bool, True where a transform corrupted the label
@@ -61,7 +62,7 @@ class DatasetBundle:
     """A loaded data set: three splits plus the names the app shows."""
 
     name: str
-    task: str  # CLASSIFICATION or REGRESSION
+    task: str  # CLASSIFICATION, REGRESSION or LM
     train: Split
     val: Split
     test: Split
@@ -72,6 +73,8 @@ class DatasetBundle:
 
     @property
     def n_classes(self) -> int:
+        """Classes for classification, else 1. For lm the vocabulary size lives in
+        ``extra["vocab_size"]``: it is not a class count, so lm has no per-class records."""
         return len(self.class_names) if self.task == CLASSIFICATION else 1
 
     @property

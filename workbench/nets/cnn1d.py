@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -68,6 +69,8 @@ class CNN1D:
         >>> CNN1D().channels, CNN1D().kernel
         (25, 5)
     """
+
+    tasks: ClassVar[tuple[str, ...]] = ("classification", "regression")
 
     channels: int = 25
     kernel: int = 5

@@ -39,8 +39,8 @@ State = dict[str, torch.Tensor]
 class TrainInfo:
     """What a scheme may know about the (transformed) training set."""
 
-    task: str  # "classification" or "regression"
-    y: torch.Tensor  # (N,) labels or targets
+    task: str  # "classification", "regression" or "lm"
+    y: torch.Tensor  # (N,) labels or targets; (N, T) next tokens for lm
     g: torch.Tensor  # (N,) group ids
     n_classes: int
     n_groups: int
@@ -65,18 +65,24 @@ class Batch:
     """One mini-batch as the scheme sees it (tensors on the engine's device)."""
 
     idx: torch.Tensor  # (B,) positions in the training split
-    y: torch.Tensor  # (B,)
+    y: torch.Tensor  # (B,); (B, T) for lm
     g: torch.Tensor  # (B,)
-    outputs: torch.Tensor  # (B, C) logits or (B,) predictions, detached
+    outputs: torch.Tensor  # (B, C) logits, (B,) predictions or (B, T, V) lm logits, detached
     step: int
     n_groups: int
     n_classes: int
 
 
 def per_sample_loss(outputs: torch.Tensor, y: torch.Tensor, task: str) -> torch.Tensor:
-    """Cross-entropy for classification, squared error for regression; no reduction."""
+    """Cross-entropy for classification, squared error for regression; no reduction.
+
+    For ``task == "lm"``: ``outputs`` (B, T, V) logits and ``y`` (B, T) next tokens give
+    each sequence's mean token cross-entropy, shape (B,).
+    """
     if task == "regression":
         return (outputs.reshape(-1) - y) ** 2
+    if task == "lm":
+        return F.cross_entropy(outputs.transpose(1, 2), y, reduction="none").mean(1)
     return F.cross_entropy(outputs, y, reduction="none")
 
 
@@ -93,7 +99,7 @@ class Scheme:
     """Base class: uniform weights, cross-entropy/MSE loss, no state."""
 
     mode: ClassVar[str] = "weight"  # "weight" (multiply losses) or "sample" (change draws)
-    tasks: ClassVar[tuple[str, ...]] = ("classification", "regression")
+    tasks: ClassVar[tuple[str, ...]] = ("classification", "regression", "lm")
     uniform_on_equal_losses: ClassVar[bool] = True  # equal losses -> uniform weights?
     needs_groups: ClassVar[bool] = False
     recorded_state: ClassVar[tuple[str, ...]] = ()  # (G,) state tensors recorded every step
@@ -105,9 +111,9 @@ class Scheme:
         if task not in self.tasks:
             raise ValueError(f"scheme {self.name!r} supports {' and '.join(self.tasks)} tasks; "
                              f"data set {dataset!r} is a {task} task")
-        if task == "regression" and getattr(self, "by", None) == "class":
+        if task in ("regression", "lm") and getattr(self, "by", None) == "class":
             raise ValueError(f"scheme {self.name!r} with by='class' needs classes; "
-                             f"{dataset!r} is a regression task: use by='group'")
+                             f"{dataset!r} is a {task} task: use by='group'")
 
     def init_state(self, info: TrainInfo) -> State:
         return {}
