@@ -17,7 +17,7 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-TABS = ["Overview", "Weights", "Groups", "Calibration", "Data", "Runs", "Learn"]
+TABS = ["Overview", "Weights", "Groups", "Calibration", "Data", "What-if", "Runs", "Learn"]
 
 
 @pytest.fixture
@@ -166,3 +166,25 @@ def test_diverged_runs_are_listed_and_no_view_breaks(app):
     assert any("diverged at step" in e.value for e in at.error), [e.value for e in at.error]
     for tab in TABS[1:]:
         _open(at, tab)
+
+
+def test_what_if_sweep_plots_a_metric_against_the_swept_value(app):
+    at = app
+    at.selectbox(key="dataset").set_value("blobs2d").run()
+    at.number_input(key="epochs").set_value(1)
+    at.number_input(key="seeds").set_value(2)
+    at.multiselect(key="schemes").set_value(["uniform", "inverse_frequency"])
+    at.run()
+    _open(at, "What-if")
+    at.selectbox(key="whatif_path").set_value("lr").run()
+    at.text_input(key="whatif_values_lr").set_value("1e-3, nope").run()
+    assert any("'nope' is not a number" in e.value for e in at.error)
+    at.text_input(key="whatif_values_lr").set_value("0.001, 0.01").run()
+    assert not at.error
+    at.button(key="whatif_run").click().run()
+    _no_exception(at)
+    path, table = at.session_state["whatif"]
+    assert path == "lr" and set(table["lr"]) == {0.001, 0.01}
+    assert set(table["scheme"]) == {"uniform", "inverse_frequency"}
+    assert (table[table.metric == "accuracy"]["n"] == 2).all()
+    assert at.get("plotly_chart")

@@ -24,8 +24,9 @@ from .models import MODELS
 from .run import Run
 from .schemes import SCHEMES
 from .store import RunStore
+from .sweep import Sweep, sweep
 
 __all__ = ["DATASETS", "MODELS", "SCHEMES", "TRANSFORMS", "Callback", "Comparison",
            "FunctionProgress", "Run", "RunConfig", "RunStore", "StepRecord", "TqdmProgress",
-           "compare", "metrics", "store", "train", "train_many"]
+           "Sweep", "compare", "metrics", "store", "sweep", "train", "train_many"]
 __version__ = "0.1.0"
