@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import workbench as wb
@@ -162,6 +163,18 @@ def test_figure_draws_a_line_and_band_per_scheme(swept):
     with pytest.raises(ValueError, match="metrics in the sweep"):
         swept.figure(metric="nope")
     assert is_empty_figure(sweep_lines(swept.table.iloc[:0]))
+
+
+def test_figure_over_a_scheme_parameter_joins_variants_and_draws_references():
+    t = pd.DataFrame({"scheme_params.r": [None, 0.5, 1.0],
+                      "scheme": ["uniform", "linupper(r=0.5)", "linupper(r=1.0)"],
+                      "metric": ["accuracy"] * 3, "mean": [0.8, 0.7, 0.9], "std": [0.1] * 3,
+                      "ci_low": [0.7, 0.6, 0.8], "ci_high": [0.9, 0.8, 1.0], "n": [2] * 3})
+    lines = {tr.name: tr for tr in sweep_lines(t, metric="accuracy").data
+             if tr.mode == "lines+markers"}
+    assert list(lines["linupper"].x) == [0.5, 1.0]
+    ref = lines["uniform (no scheme_params.r)"]
+    assert list(ref.x) == [0.5, 1.0] and list(ref.y) == [0.8, 0.8]
 
 
 def test_cli_sweeps_a_yaml_file_and_rejects_bad_ones(tmp_path, capsys, monkeypatch):

@@ -120,10 +120,15 @@ def sweep(base_config: RunConfig, grid: dict | None = None, seeds: Any = (0,),
           progress: bool = False) -> Sweep:
     """Train ``base_config`` over ``grid`` x ``seeds`` into the run store; a ``Sweep``.
 
-    ``grid``: dotted path -> list of values. ``backend``: "local" (``workers`` processes,
-    default min(CPUs, batches); 1 trains in this process) or "ray" (on the cluster at
-    ``address``, or a local Ray instance started and stopped here). ``store``: a
-    ``RunStore`` (default ``RunStore()``); runs already there are loaded, not trained.
+    ``grid``: dotted path -> list of values (``workbench.sweep_grid``); ``seeds``: training
+    seeds. ``backend``: "local" runs the batches in ``workers`` spawned processes (default
+    min(CPUs, batches), one torch thread each; ``workers=1`` trains in this process; a
+    script needs the ``if __name__ == "__main__":`` guard) and "ray" runs each batch as a
+    Ray task on the cluster at ``address`` (default: a local Ray instance with ``workers``
+    CPUs, started and shut down here; an instance already running is used and left on).
+    ``store``: a ``RunStore`` (default ``RunStore()``) whose root every worker sees; runs
+    already stored are loaded, not trained, unless ``force``. ``progress``: a tqdm bar
+    over finished batches. ``Sweep.info`` says what was trained and loaded.
     """
     from .store import RunStore
 

@@ -75,3 +75,7 @@ __all__ = [
     "weight_loss_scatter",
     "weight_trajectories",
 ]
+
+from .sweep import sweep_lines  # noqa: E402
+
+__all__ += ["sweep_lines"]

@@ -6,9 +6,9 @@ a scheme parameter, the learning rate); the answer is a curve per scheme whose b
 numeric x gets lines and filled bands (a log axis when the values are positive and span
 a factor of 20 or more, as imbalance ratios do); a non-numeric x (a data-set variant)
 gets dots with error bars. Other swept values split a scheme's line into several (same
-colour, another dash). A scheme that does not take the swept scheme parameter (its value
-is None, e.g. uniform in a sweep of ``scheme_params.r``) is drawn as a flat dotted
-reference line across the x range.
+colour, another dash); with a scheme parameter as x, a scheme's variants make one line,
+and a scheme that does not take that parameter (its value is None, e.g. uniform in a
+sweep of ``scheme_params.r``) is drawn as a flat dotted reference line across the x range.
 
 Example:
     >>> import pandas as pd
@@ -46,6 +46,21 @@ def default_x(table: pd.DataFrame) -> str:
     return (plain or swept_columns(table) or ["scheme"])[0]
 
 
+def series_label(label: str, x: str) -> str:
+    """The scheme label without the swept scheme parameter ``x``, which the x axis shows.
+
+    Example:
+        >>> series_label("linupper(delta=2, r=0.5)", "scheme_params.r")
+        'linupper(delta=2)'
+    """
+    if not x.startswith("scheme_params.") or not label.endswith(")") or "(" not in label:
+        return label
+    name, inner = label[:-1].split("(", 1)
+    key = x.split(".", 1)[1] + "="
+    kept = [p for p in inner.split(", ") if not p.startswith(key)]
+    return f"{name}({', '.join(kept)})" if kept else name
+
+
 def _numeric(values: pd.Series) -> bool:
     v = values.dropna()
     return len(v) > 0 and all(isinstance(x, (int, float, np.number)) and not isinstance(x, bool)
@@ -66,7 +81,8 @@ def sweep_lines(table: pd.DataFrame, x: str | None = None, metric: str = "balanc
     metrics = list(dict.fromkeys(table["metric"].astype(str)))
     if metric not in metrics:
         raise ValueError(f"unknown metric {metric!r}; metrics in the sweep: {', '.join(metrics)}")
-    rows = table[table["metric"] == metric]
+    rows = table[table["metric"] == metric].copy()
+    rows["scheme"] = [series_label(str(v), x) for v in rows["scheme"]]
     numeric = x != "scheme" and _numeric(rows[x])
     xs = rows[x].dropna()
     if log_x is None:
