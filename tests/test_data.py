@@ -33,11 +33,16 @@ def rng(seed: int = 0) -> np.random.Generator:
 @pytest.mark.parametrize("name", wb.DATASETS.names())
 def test_dataset_shapes_and_dtypes(name):
     b = load(name)
-    assert b.task == wb.DATASETS.get(name).task in (CLASSIFICATION, REGRESSION)
+    assert b.task == wb.DATASETS.get(name).task in (CLASSIFICATION, REGRESSION, "lm")
     assert b.name == name and b.notes
     for split in SPLITS:
         s = getattr(b, split)
         assert len(s) > 0 and s.X.shape == (len(s), b.n_features)
+        if b.task == "lm":  # token ids in, next tokens out (tests/test_text_lm.py has more)
+            assert s.X.dtype == s.y.dtype == np.int64 and s.y.shape == s.X.shape
+            assert s.X.min() >= 0 and s.X.max() < b.extra["vocab_size"]
+            assert s.g.min() >= 0 and s.g.max() < b.n_groups
+            continue
         assert s.X.dtype == np.float32 and np.isfinite(s.X).all()
         assert s.g.dtype == np.int64 and s.ids.dtype == np.int64 and s.noisy.dtype == bool
         assert s.g.min() >= 0 and s.g.max() < b.n_groups

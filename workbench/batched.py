@@ -35,7 +35,7 @@ from .callbacks import Callback, StepRecord
 from .config import RunConfig
 from .context import FitResult, TrainingContext, selection_score
 from .engine import epoch_order
-from .evaluation import evaluate
+from .evaluation import score_outputs
 from .finish import finish_run
 from .run import Run
 from .schemes import SCHEMES, Batch, Scheme, per_sample_loss
@@ -172,14 +172,17 @@ def train_batched(configs: list[RunConfig], callbacks: list[Callback] | tuple = 
         if all(s != "done" for s in status):
             break
         if (epoch + 1) % base_cfg.eval_every == 0 or epoch + 1 == base_cfg.epochs:
-            for r in range(R):
-                if status[r] != "done":
-                    continue
-                model = _replica(base, params, buffers, r)
-                rows = []
-                for name, split in ctx.splits.items():
-                    _, rr = evaluate(model, split, data.task, data.group_names, data.class_names)
-                    rows += [{"step": step, "epoch": epoch + 1, "split": name, **x} for x in rr]
+            alive = [r for r in range(R) if status[r] == "done"]
+            rows_of = {r: [] for r in alive}
+            for name, split in ctx.splits.items():
+                outs = _predict_all(base, params, buffers, split.X)  # one pass, all replicas
+                for r in alive:
+                    _, rr = score_outputs(outs[r], split, data.task, data.group_names,
+                                          data.class_names)
+                    rows_of[r] += [{"step": step, "epoch": epoch + 1, "split": name, **x}
+                                   for x in rr]
+            for r in alive:
+                rows = rows_of[r]
                 eval_rows[r] += rows
                 score = selection_score(base_cfg.selection, rows, data.group_names)
                 if base_cfg.selection != "last" and score > best[r][0]:
@@ -200,6 +203,21 @@ def train_batched(configs: list[RunConfig], callbacks: list[Callback] | tuple = 
     for cb in callbacks:
         cb.on_end(runs[0])
     return runs
+
+
+@torch.no_grad()
+def _predict_all(base, params, buffers, X: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
+    """Outputs of every replica on X, (R, n, ...): one vmapped forward per chunk."""
+    was = base.training
+    base.eval()
+
+    def forward(p, b, x):
+        return functional_call(base, (p, b), (x,))
+
+    fwd = vmap(forward, in_dims=(0, 0, None))
+    out = torch.cat([fwd(params, buffers, X[i:i + chunk]) for i in range(0, len(X), chunk)], 1)
+    base.train(was)
+    return out
 
 
 def _replica(base, params, buffers, r: int, clone: bool = False) -> ReplicaModel:

@@ -68,7 +68,12 @@ def evaluate(model, data: SplitTensors, task: str, group_names: list[str],
     For lm, "perplexity" is exp of the mean token loss of the whole split or the group
     (from the group mean, not a mean of per-sample exps); lm has no per-class rows.
     """
-    out = predict(model, data.X)
+    return score_outputs(predict(model, data.X), data, task, group_names, class_names)
+
+
+def score_outputs(out: torch.Tensor, data: SplitTensors, task: str, group_names: list[str],
+                  class_names: list[str]) -> tuple[torch.Tensor, list[dict]]:
+    """The rows of ``evaluate`` from outputs already computed (batched replicas use it)."""
     losses = per_sample_loss(out, data.y, task)
     if task == "regression":
         scores = {"mse": losses}
