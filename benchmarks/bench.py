@@ -136,7 +136,10 @@ def scaling(sizes: list[int], device: str) -> list[dict]:
     rows = []
     for n in sizes:
         code = (
-            "import json, resource, time, torch, workbench as wb\n"
+            "import json, time, torch, workbench as wb\n"
+            "def hwm(): return int([l for l in open('/proc/self/status')\n"
+            "                       if l.startswith('VmHWM')][0].split()[1]) / 1024\n"
+            "base = hwm()\n"
             "torch.set_num_threads(torch.get_num_threads())\n"
             f"cfg = wb.RunConfig(dataset='gaussian', dataset_params={{'n_samples': {n}}}, "
             f"epochs=1, batch_size=1024, device='{device}')\n"
@@ -148,7 +151,9 @@ def scaling(sizes: list[int], device: str) -> list[dict]:
             "rec_rows = len(run.history) + len(run.weights)\n"
             "print(json.dumps({'n': %d, 'wall_s': wall, 'loop_s': loop,\n"
             "  'steps': run.info['steps'],\n"
-            "  'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,\n"
+            "  'peak_rss_mb': hwm(), 'import_rss_mb': base,\n"
+            "  'records_mb': (run.history.memory_usage(deep=True).sum()\n"
+            "                 + run.weights.memory_usage(deep=True).sum()) / 2**20,\n"
             "  'data_mb': %d * 32 * 4 / 2**20, 'record_rows': rec_rows,\n"
             "  'tracked_rows': len(run.weights)}))\n" % (n, n))
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -236,7 +241,8 @@ def render(res: dict) -> str:
         lines.append(f"| E N={e['n']:,}: 1 epoch | loop {e['loop_s']:.2f} s "
                      f"(run {e['wall_s']:.1f} s), "
                      f"{e['us_per_sample']:.1f} us/sample, peak RSS {e['peak_rss_mb']:.0f} MB "
-                     f"(data {e['data_mb']:.0f} MB), "
+                     f"(after import {e['import_rss_mb']:.0f} MB; data {e['data_mb']:.0f} MB; "
+                     f"records {e['records_mb']:.1f} MB), "
                      f"tracked rows {e['tracked_rows']} |")
     f = res["F_flops_100k"]
     lines.append(f"| F training step (100k, MLP) | {f['achieved_gflops']:.2f} GFLOP/s = "
