@@ -39,7 +39,10 @@ def experiment_controls() -> tuple[Experiment, dict[str, str]]:
                             key="dataset", help=" \n".join(
                                 f"**{d}**: {DATASETS.describe(d)}" for d in DATASETS.names()))
     bar.caption(DATASETS.describe(dataset))
-    dataset_params = _params(bar, DATASETS, dataset, f"data_{dataset}")
+    example = getattr(DATASETS.get(dataset), "example_params", dict)()  # csv: a bundled file
+    if example:
+        bar.caption("Prefilled with the bundled example; type the path of your own CSV file.")
+    dataset_params = _params(bar, DATASETS, dataset, f"data_{dataset}", start=example)
     slots["dataset"] = bar.empty()
     imbalance = _imbalance_controls(bar, slots)
 
