@@ -16,14 +16,6 @@ from workbench.data.spurious import BORDER
 SPLITS = ("train", "val", "test")
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Training tests on a shared 2-core box: one intra-op thread is 10x faster here."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @cache
 def load(name: str, seed: int = 0, **params):

@@ -22,14 +22,6 @@ from workbench.schemes.importance import density_ratio
 from workbench.schemes.softdedup import commonness, is_token_data
 
 
-@pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def info_for(y, g=None, task="classification", n_classes=None, n_groups=None, total_steps=100,
              steps_per_epoch=1) -> TrainInfo:
     y = torch.as_tensor(y)
@@ -201,7 +193,7 @@ def test_cooldown_schedule_by_hand():
         wb.SCHEMES.create("cooldown", schedule="step")
 
 
-def test_cooldown_in_the_engine_moves_from_balanced_to_natural(one_thread):
+def test_cooldown_in_the_engine_moves_from_balanced_to_natural():
     cfg = wb.RunConfig(dataset="digits", dataset_params={"group_by": "class"}, model="linear",
                        imbalance=[{"kind": "longtail", "ratio": 20}], epochs=3, batch_size=32,
                        scheme="cooldown", scheme_params={"tau_start": 1000.0}, track=0)
@@ -237,7 +229,7 @@ def test_rs2_covers_every_sample_once_per_cycle():
     assert set(torch.cat(epochs).tolist()) == set(range(10))
 
 
-def test_rs2_runs_fewer_steps(one_thread):
+def test_rs2_runs_fewer_steps():
     cfg = wb.RunConfig(dataset="blobs2d", dataset_params={"n_per_class": 100}, epochs=4,
                        batch_size=32, scheme="rs2", scheme_params={"fraction": 0.25}, track=0)
     run = wb.train(cfg)  # 180 training samples: 45 per epoch, 2 steps
@@ -272,7 +264,7 @@ def test_importance_weighting_prepare_on_covariate_shift():
     assert table[g == 0].mean() > 2 * table[g == 1].mean()  # x < 0 is where the test data are
 
 
-def test_importance_weighting_lowers_test_mse_under_covariate_shift(one_thread):
+def test_importance_weighting_lowers_test_mse_under_covariate_shift():
     """Shimodaira's finding: a misspecified linear model does better on the test inputs
     when trained with importance weights (observed: about 0.30 vs 0.10-0.13)."""
     for seed in range(3):
@@ -406,7 +398,7 @@ def rare_class_curves(ctx, p, w, mode, seed, steps=240, every=20, rare=(7, 8, 9)
         opt.step()
 
 
-def test_finding1b_minibatch_sampling_converges_and_overfits_sooner(one_thread):
+def test_finding1b_minibatch_sampling_converges_and_overfits_sooner():
     """Observed over seeds 0-9 (notebook 11): rare-class train loss lower under sampling
     in 10/10 seeds, rare-class test loss bottoms out earlier in 8/10; seeds 0-2 here."""
     ctx, p, w = longtail_digits()

@@ -25,15 +25,6 @@ STAGES = {"el2n": ["score_seed0", "score_seed1"], "grand": ["score_seed0", "scor
           "jtt": ["jtt_stage1"], "doremi": ["doremi_reference", "doremi_proxy"]}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: one intra-op thread is fastest and avoids oversubscribing shared cores
-    (measured: 26 s instead of 110 s for this file on a busy 2-core machine); restored after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def prepared(scheme_name: str, **params):
     """Run a scheme's earlier stages as the engine does; return (ctx, scheme, state)."""
