@@ -71,6 +71,12 @@ def test_a_sidebar_run_fills_every_view(app):
     schemes = ["uniform", "inverse_frequency", "linupper", "temperature_sampling"]
     at = _small_run(app, schemes=schemes)
     assert len(at.session_state["keys"]) == 8  # 4 schemes x 2 seeds
+    import os
+
+    from workbench.store import RunStore
+
+    stored = RunStore(os.environ["WORKBENCH_STORE"]).load(at.session_state["keys"][0])
+    assert stored.info["execution"] == "batched (4 replicas)"  # one batch per seed
     expected = {"Overview": (1, 1), "Weights": (6, 0), "Groups": (1, 0),
                 "Calibration": (3, 1), "Data": (2, 0), "Runs": (0, 1), "Learn": (5, 0)}
     for tab, (charts, frames) in expected.items():

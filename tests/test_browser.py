@@ -156,7 +156,7 @@ def test_cancel_stops_a_running_comparison(page):
     epochs.fill("60")
     epochs.press("Enter")
     page.get_by_role("button", name="Run comparison").click()
-    page.get_by_text("Training 2/9").first.wait_for()  # run 1 finished and is stored
+    page.get_by_text("Training batch 2/3").first.wait_for()  # batch 1 (seed 0) is stored
     page.locator(".st-key-cancel button").first.click()
     page.get_by_text("runs had finished").first.wait_for()
     _panel(page).locator(".js-plotly-plot").first.wait_for()

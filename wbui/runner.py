@@ -5,6 +5,10 @@ is loaded, not trained again, so re-opening a comparison takes well under a seco
 the store keys of the comparison on show live in ``st.session_state``; the RunStore is a
 ``st.cache_resource`` and the loaded tables and frames a ``st.cache_data`` keyed by them.
 
+Training: the runs missing from the store train in batches, one per seed, each holding
+every scheme of that seed as batched replicas (``workbench.batched``: one vectorised
+pass, the same numbers as one by one).
+
 Cancelling: a click on Cancel makes Streamlit rerun the script, which interrupts the
 training loop at its next progress update (the store then forgets the half-done run);
 the rerun sees ``cancel_requested`` and shows the runs that finished before the click.
@@ -22,6 +26,7 @@ import pandas as pd
 import streamlit as st
 
 from workbench import SCHEMES, FunctionProgress, RunConfig
+from workbench.batched import compatibility_key, why_not_batchable
 from workbench.store import RunStore
 
 from .experiment import Experiment
@@ -91,8 +96,9 @@ def load_results(root: str, keys: tuple) -> Results:
                    summaries=cmp.summaries, runs=runs,
                    frames={n: cmp.frame(n) for n in ("history", "weights", "predictions",
                                                       "boundary")},
-                   info=info, modes={r.label: SCHEMES.get(r.config.scheme).mode
-                                     for r in cmp.runs}, mixed=len(data_id) > 1)
+                   info=info, mixed=len(data_id) > 1,
+                   modes={r.label: SCHEMES.create(r.config.scheme, **r.config.scheme_params).mode
+                          for r in cmp.runs})
 
 
 def current_results() -> Results | None:
@@ -136,39 +142,61 @@ def run_pending() -> None:
     box.button("Cancel", key="cancel", on_click=_cancel, icon=":material/stop_circle:",
                help="Stop training; runs finished so far stay in the store and are shown.")
     keys, started, trained, failure = [], time.perf_counter(), 0, ""
-    for i, cfg in enumerate(configs):
+    force = ss.get("pending_force", False)
+    stored = {} if force else {i: r.key for i, c in enumerate(configs)
+                               if (r := store().get(c)) is not None}
+    batches = batches_of(configs, [i for i in range(len(configs)) if i not in stored])
+    done = len(stored)
+    for b, batch in enumerate(batches):
         if ss.get("cancel_requested"):
             break
-        label = f"{i + 1}/{len(configs)} · {cfg.label} · seed {cfg.seed}"
-        progress = FunctionProgress(_bar_updater(bar, i, len(configs), label), every=1,
+        first = configs[batch[0]]
+        label = (f"batch {b + 1}/{len(batches)} · {len(batch)} run{'s' * (len(batch) > 1)} "
+                 f"· seed {first.seed}")
+        progress = FunctionProgress(_bar_updater(bar, done, len(batch), len(configs), label),
+                                    every=1,
                                     should_stop=lambda: ss.get("cancel_requested", False))
         try:
-            run = store().train(cfg, force=ss.get("pending_force", False), callbacks=[progress])
+            runs = store().train_many([configs[i] for i in batch], force=force,
+                                      callbacks=[progress])
         except Exception as err:  # noqa: BLE001 - shown, not raised; the store marks it failed
             # e.g. a batch size larger than the imbalanced training set (a ValueError)
             what = "" if isinstance(err, ValueError) else f"{type(err).__name__}: "
-            failure = f"Run {label} failed: {what}{err}"
+            failure = f"Training {label} failed: {what}{err}"
             st.error(failure, icon=":material/error:")
             break
-        if run.status == "cancelled":
+        if any(r.status == "cancelled" for r in runs):
             break
-        trained += getattr(progress.fn, "calls", 0) > 0  # loaded runs never call back
-        keys.append(run.key)
-        bar.progress((i + 1) / len(configs), text=f"Finished {label}")
+        trained += len(batch)
+        stored.update({i: r.key for i, r in zip(batch, runs)})
+        done += len(batch)
+        bar.progress(done / len(configs), text=f"Finished {label}")
+    keys = [stored[i] for i in range(len(configs)) if i in stored]
     _finish(exp, keys, len(configs), trained, time.perf_counter() - started, failure)
     slot.empty()
 
 
-def _bar_updater(bar, i: int, n: int, label: str):
+def batches_of(configs: list, todo: list[int]) -> list[list[int]]:
+    """Indices to train together: every scheme of one seed in one batched-replica pass
+    (``workbench.batched``), so Cancel still keeps every batch that finished; runs that
+    cannot be batched (multi-stage schemes, dropout, the transformer) go alone."""
+    groups: dict = {}
+    for i in todo:
+        c = configs[i]
+        key = ("alone", i) if why_not_batchable(c) else (compatibility_key(c), c.seed)
+        groups.setdefault(key, []).append(i)
+    return list(groups.values())
+
+
+def _bar_updater(bar, done_before: int, size: int, n: int, label: str):
     """A throttled progress-bar update (at most ~10 per second)."""
     last = [0.0]
 
     def update(done: int, total: int) -> None:
-        update.calls = getattr(update, "calls", 0) + 1
         now = time.perf_counter()
         if now - last[0] > 0.1 or done == total:
             last[0] = now
-            bar.progress(min(1.0, (i + done / max(total, 1)) / n),
+            bar.progress(min(1.0, (done_before + size * done / max(total, 1)) / n),
                          text=f"Training {label} · step {done}/{total}")
     return update
 
