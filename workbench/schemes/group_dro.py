@@ -22,7 +22,7 @@ from typing import ClassVar
 import torch
 
 from ..registry import check
-from .base import SCHEMES, Batch, Scheme, State, TrainInfo, normalise
+from .base import SCHEMES, Batch, Scheme, State, TrainInfo
 
 
 def group_sums(values: torch.Tensor, g: torch.Tensor, n_groups: int) -> tuple[torch.Tensor,
@@ -81,21 +81,19 @@ class GroupDRO(Scheme):
     def update(self, losses: torch.Tensor, batch: Batch, state: State, info: TrainInfo) -> State:
         q = state["q"]
         sums, counts = group_sums(losses.detach().to(q.dtype).to(q.device), batch.g, q.numel())
-        present = counts > 0
         step = sums / counts.clamp_min(1)
         if self.adjustment:
             n_g = info.group_counts.to(q.device, q.dtype).clamp_min(1)
             step = step + self.adjustment / n_g.sqrt()
-        step = torch.where(present, self.eta * step, torch.zeros_like(step))
-        if not torch.isfinite(step).all():
-            return dict(state)
-        log_q = torch.log(q) + step
-        return {**state, "q": torch.softmax(log_q, dim=0)}
+        step = step.mul_(self.eta).mul_(counts > 0)  # absent groups keep their q
+        new_q = torch.softmax(torch.log(q) + step, dim=0)
+        # a non-finite batch loss leaves q unchanged (no host sync: a tensor select)
+        return {**state, "q": torch.where(torch.isfinite(step).all(), new_q, q)}
 
     def weights(self, losses: torch.Tensor, batch: Batch, state: State,
                 info: TrainInfo) -> torch.Tensor:
-        q = state["q"].to(losses.device)
+        q = state["q"].to(losses.device, losses.dtype)
         g = batch.g.long().to(losses.device)
-        _, counts = group_sums(torch.ones_like(losses), g, q.numel())
-        w = q[g] * losses.numel() / counts[g]
-        return normalise(w).detach()
+        counts = torch.bincount(g, minlength=q.numel()).to(losses.dtype)
+        present_mass = (q * (counts > 0)).sum()  # renormalise over groups in the batch
+        return (q[g] / counts[g]).mul_(losses.numel() / present_mass).detach()
