@@ -3,7 +3,9 @@
 # - The venv sees the system's packages (--system-site-packages), so a torch the user
 #   already has (CPU or CUDA) is used as it is and never replaced.
 # - Only when no torch is importable is one installed: WORKBENCH_TORCH (default
-#   torch==2.13.0, the CPU wheel this project is tested with).
+#   torch==2.13.0): a local wheel if pip's find-links has one, else the CPU build from
+#   PyTorch's CPU index on a machine without an NVIDIA GPU (never the CUDA packages),
+#   else the default build.
 # - Re-running is fast: a stamp of pyproject.toml skips pip when nothing changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,8 +16,20 @@ if [ ! -x .venv/bin/python ]; then
 fi
 VPY=.venv/bin/python
 if ! "$VPY" -c "import torch" >/dev/null 2>&1; then
-  echo "setup: installing ${WORKBENCH_TORCH:-torch==2.13.0}"
-  "$VPY" -m pip install -q "${WORKBENCH_TORCH:-torch==2.13.0}"
+  TORCH="${WORKBENCH_TORCH:-torch==2.13.0}"
+  probe=$(mktemp -d)
+  if "$VPY" -m pip download -q --no-deps --no-index -d "$probe" "$TORCH" >/dev/null 2>&1; then
+    echo "setup: installing $TORCH (a local wheel: pip's find-links)"
+    "$VPY" -m pip install -q "$TORCH"
+  elif ! command -v nvidia-smi >/dev/null 2>&1; then
+    echo "setup: installing $TORCH, CPU build (no NVIDIA GPU here; PyPI's default build is CUDA)"
+    "$VPY" -m pip install -q "$TORCH" --index-url https://download.pytorch.org/whl/cpu \
+      --extra-index-url https://pypi.org/simple
+  else
+    echo "setup: installing $TORCH"
+    "$VPY" -m pip install -q "$TORCH"
+  fi
+  rm -rf "$probe"
 fi
 stamp=".venv/.workbench-$(cat pyproject.toml | sha256sum | cut -c1-12)-${EXTRAS//,/_}"
 if [ ! -f "$stamp" ]; then
