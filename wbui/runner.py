@@ -143,8 +143,8 @@ def run_pending() -> None:
                help="Stop training; runs finished so far stay in the store and are shown.")
     keys, started, trained, failure = [], time.perf_counter(), 0, ""
     force = ss.get("pending_force", False)
-    stored = {} if force else {i: r.key for i, c in enumerate(configs)
-                               if (r := store().get(c)) is not None}
+    finished = set() if force else set(_finished_keys(configs))  # one index query
+    stored = {i: k for i, k in enumerate(store().key(c) for c in configs) if k in finished}
     batches = batches_of(configs, [i for i in range(len(configs)) if i not in stored])
     done = len(stored)
     for b, batch in enumerate(batches):
@@ -209,7 +209,7 @@ def _finish(exp: Experiment, keys: list, n: int, trained: int, seconds: float,
     if failure:
         ss.note = f"Stopped: {failure}. {len(keys)} of {n} runs finished."
     elif ss.get("cancel_requested") and len(keys) < n:
-        finished = _finished_keys(exp)
+        finished = _finished_keys(exp.configs())
         keys = finished if len(finished) > len(keys) else keys
         ss.note = (f"Comparison cancelled: {len(keys)} of {n} runs had finished; they stay "
                    "in the store and are shown here." if keys else
@@ -226,10 +226,11 @@ def _finish(exp: Experiment, keys: list, n: int, trained: int, seconds: float,
     ss.last_run_s = seconds
 
 
-def _finished_keys(exp: Experiment) -> list[str]:
-    """Keys of the experiment's runs already in the store (done or diverged)."""
+def _finished_keys(configs: list) -> list[str]:
+    """Keys of these configs' runs already in the store (done or diverged), read from the
+    index alone (no run is loaded)."""
     s = store()
-    wanted = [s.key(c) for c in exp.configs()]
+    wanted = [s.key(c) for c in configs]
     table = s.list()
     ok = set(table.loc[table["status"].isin(["done", "diverged"]), "key"])
     return [k for k in wanted if k in ok]
