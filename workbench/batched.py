@@ -28,17 +28,18 @@ import math
 import time
 
 import torch
-from torch.func import functional_call, stack_module_state, vmap
+from torch.func import functional_call, stack_module_state
 
 from .batched_recording import BatchedRecorder
 from .callbacks import Callback, StepRecord
 from .config import RunConfig
-from .context import FitResult, TrainingContext, selection_score
+from .context import FitResult, TrainingContext, make_optimizer, selection_score
 from .engine import epoch_order
 from .evaluation import score_outputs
 from .finish import finish_run
 from .run import Run
 from .schemes import SCHEMES, Batch, Scheme, per_sample_loss
+from .stacked_forward import predict_all, stacked_forward
 
 PER_REPLICA = ("scheme", "scheme_params", "seed")
 
@@ -101,18 +102,17 @@ def train_batched(configs: list[RunConfig], callbacks: list[Callback] | tuple = 
         models.append(ctx.build_model())
     params, buffers = stack_module_state(models)
     base = copy.deepcopy(models[0]).to("meta")
-
-    def forward(p, b, x):
-        return functional_call(base, (p, b), (x,))
-
-    batched_forward = vmap(forward)
-    opt = _optimizer(base_cfg, list(params.values()))
+    batched_forward = stacked_forward(models[0])
+    opt = make_optimizer(base_cfg, list(params.values()))
     info0, B = infos[0], base_cfg.batch_size
     recorder = BatchedRecorder(R, info0.n, tr.g, data.n_groups, ctx.n_classes,
                                info0.total_steps, info0.steps_per_epoch, base_cfg.track,
                                [c.seed for c in cfgs], [s.recorded_state for s in schemes])
     default_loss = all(type(s).loss is Scheme.loss for s in schemes)
     default_objective = all(type(s).objective is Scheme.objective for s in schemes)
+    # replicas whose scheme keeps the base update/weights (uniform) need no per-step call
+    active = [r for r, s in enumerate(schemes)
+              if type(s).update is not Scheme.update or type(s).weights is not Scheme.weights]
     for cb in callbacks:
         cb.on_start(info0.total_steps, base_cfg)
 
@@ -121,10 +121,10 @@ def train_batched(configs: list[RunConfig], callbacks: list[Callback] | tuple = 
     best = [(-math.inf, None, None) for _ in range(R)]
     step = 0
     for epoch in range(base_cfg.epochs):
-        orders = [epoch_order(s, st, i, epoch, g).to(ctx.device)
-                  for s, st, i, g in zip(schemes, states, infos, gens)]
-        for b in range(min(info0.steps_per_epoch, math.ceil(len(orders[0]) / B))):
-            idx = torch.stack([o[b * B:(b + 1) * B] for o in orders])  # (R, B)
+        orders = torch.stack([epoch_order(s, st, i, epoch, g)
+                              for s, st, i, g in zip(schemes, states, infos, gens)]).to(ctx.device)
+        for b in range(min(info0.steps_per_epoch, math.ceil(orders.shape[1] / B))):
+            idx = orders[:, b * B:(b + 1) * B]  # (R, B)
             y, g = tr.y[idx], tr.g[idx]
             out = batched_forward(params, buffers, tr.X[idx])
             if default_loss:  # one call for all replicas
@@ -136,9 +136,10 @@ def train_batched(configs: list[RunConfig], callbacks: list[Callback] | tuple = 
             detached = losses.detach()
             alive = [r for r in range(R) if status[r] == "done"]
             w = torch.ones_like(detached)
-            for r in alive:
+            outs = out.detach()
+            for r in (r for r in active if status[r] == "done"):
                 s, info = schemes[r], infos[r]
-                batch = Batch(idx[r], y[r], g[r], out[r].detach(), step, data.n_groups,
+                batch = Batch(idx[r], y[r], g[r], outs[r], step, data.n_groups,
                               info.n_classes)
                 states[r] = s.update(detached[r], batch, states[r], info)
                 w[r] = s.weights(detached[r], batch, states[r], info)
@@ -147,7 +148,7 @@ def train_batched(configs: list[RunConfig], callbacks: list[Callback] | tuple = 
             else:
                 objectives = torch.stack([
                     s.objective(losses[r], w[r], out[r], Batch(idx[r], y[r], g[r],
-                                out[r].detach(), step, data.n_groups, infos[r].n_classes))
+                                outs[r], step, data.n_groups, infos[r].n_classes))
                     for r, s in enumerate(schemes)])
             finite = torch.isfinite(objectives).tolist()
             for r in alive:
@@ -157,7 +158,7 @@ def train_batched(configs: list[RunConfig], callbacks: list[Callback] | tuple = 
             if not alive:
                 break
             opt.zero_grad(set_to_none=True)
-            objectives[alive].sum().backward()
+            (objectives.sum() if len(alive) == R else objectives[alive].sum()).backward()
             opt.step()
             recorder.on_step(step, idx, y, g, detached, w, objectives.detach(), states, alive)
             if 0 in alive and callbacks:
@@ -175,9 +176,9 @@ def train_batched(configs: list[RunConfig], callbacks: list[Callback] | tuple = 
             alive = [r for r in range(R) if status[r] == "done"]
             rows_of = {r: [] for r in alive}
             for name, split in ctx.splits.items():
-                outs = _predict_all(base, params, buffers, split.X)  # one pass, all replicas
+                preds = predict_all(models[0], params, buffers, split.X)  # all replicas
                 for r in alive:
-                    _, rr = score_outputs(outs[r], split, data.task, data.group_names,
+                    _, rr = score_outputs(preds[r], split, data.task, data.group_names,
                                           data.class_names)
                     rows_of[r] += [{"step": step, "epoch": epoch + 1, "split": name, **x}
                                    for x in rr]
@@ -205,33 +206,12 @@ def train_batched(configs: list[RunConfig], callbacks: list[Callback] | tuple = 
     return runs
 
 
-@torch.no_grad()
-def _predict_all(base, params, buffers, X: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
-    """Outputs of every replica on X, (R, n, ...): one vmapped forward per chunk."""
-    was = base.training
-    base.eval()
-
-    def forward(p, b, x):
-        return functional_call(base, (p, b), (x,))
-
-    fwd = vmap(forward, in_dims=(0, 0, None))
-    out = torch.cat([fwd(params, buffers, X[i:i + chunk]) for i in range(0, len(X), chunk)], 1)
-    base.train(was)
-    return out
-
-
 def _replica(base, params, buffers, r: int, clone: bool = False) -> ReplicaModel:
     def pick(t):
         return t[r].detach().clone() if clone else t[r].detach()
 
     return ReplicaModel(base, {k: pick(v) for k, v in params.items()},
                         {k: pick(v) for k, v in buffers.items()})
-
-
-def _optimizer(cfg: RunConfig, tensors: list) -> torch.optim.Optimizer:
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(tensors, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return torch.optim.SGD(tensors, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
 
 
 def train_many(configs: list[RunConfig], callbacks: list[Callback] | tuple = (),

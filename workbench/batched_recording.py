@@ -28,12 +28,12 @@ class BatchedRecorder:
         self.R, self.G, self.C = R, n_groups, max(n_classes, 1)
         self.n_classes, self.spe = n_classes, steps_per_epoch
         self.keys_of = list(state_keys or [()] * R)  # each replica's recorded_state
-        self.state_keys = sorted({k for keys in self.keys_of for k in keys})
         T = total_steps
         self.g_stats = torch.zeros((3, T, R, n_groups), device=dev)
         self.c_stats = torch.zeros((3, T, R, self.C), device=dev)
         self.diag = torch.zeros((R, T, len(DIAGNOSTICS)), device=dev)
-        self.state_log = torch.zeros((R, len(self.state_keys), T, n_groups), device=dev)
+        # per replica and recorded key, the state vector of every step, by reference
+        self.state_rows = [{k: [] for k in keys} for keys in self.keys_of]
         self.tracked = [stratified_subset(g, min(track, n_train), s).to(dev) for s in seeds]
         self.slot = torch.full((R, n_train), -1, dtype=torch.long, device=dev)
         for r, t in enumerate(self.tracked):
@@ -42,6 +42,12 @@ class BatchedRecorder:
         self.steps = [0] * R
         self.offsets_g = (torch.arange(R, device=dev) * n_groups)[:, None]
         self.offsets_c = (torch.arange(R, device=dev) * self.C)[:, None]
+        self.r_index = torch.arange(R, device=dev, dtype=torch.float32)[:, None]
+
+    def _alive_mask(self, alive: list[int], device) -> torch.Tensor:
+        mask = torch.zeros(self.R, dtype=torch.bool)
+        mask[alive] = True
+        return mask.to(device)
 
     def on_step(self, t: int, idx, y, g, losses, weights, objectives, states, alive: list[int]):
         """All tensors are (R, B) (objectives (R,)); rows of dead replicas are ignored."""
@@ -59,16 +65,15 @@ class BatchedRecorder:
         ratio = weights.max(1).values / weights.min(1).values
         self.diag[:, t] = torch.stack([s1 * s1 / s2 / weights.shape[1], ratio, entropy,
                                        objectives, losses.mean(1)], 1).float()
-        for k, key in enumerate(self.state_keys):
-            for r in alive:
-                if key in self.keys_of[r]:
-                    self.state_log[r, k, t] = states[r][key]
+        for r in alive:
+            for key, rows in self.state_rows[r].items():
+                rows.append(states[r][key])
         slots = self.slot.gather(1, idx)
-        hit = (slots >= 0) & torch.isin(torch.arange(self.R, device=idx.device),
-                                        torch.tensor(alive, device=idx.device))[:, None]
-        r_index = torch.arange(self.R, device=idx.device)[:, None].expand_as(slots)
-        self.rows.append(torch.stack([r_index.float(), torch.full_like(losses, t),
-                                      slots.float(), losses, weights])[:, hit])
+        hit = slots >= 0
+        if len(alive) < self.R:
+            hit &= self._alive_mask(alive, idx.device)[:, None]
+        self.rows.append(torch.stack([self.r_index.expand_as(losses), torch.full_like(losses, t),
+                                      slots.to(losses.dtype), losses, weights])[:, hit])
         for r in alive:
             self.steps[r] = t + 1
 
@@ -80,7 +85,10 @@ class BatchedRecorder:
         rec.g_stats = self.g_stats[:, :, r]
         rec.c_stats = self.c_stats[:, :, r]
         rec.diag = self.diag[r]
-        rec.state_log = self.state_log[r, [self.state_keys.index(k) for k in self.keys_of[r]]]
+        logs = self.state_rows[r]
+        rec._state_log = (torch.stack([torch.stack(logs[k]) for k in rec.state_keys]).float().cpu()
+                          if rec.state_keys and logs[rec.state_keys[0]]
+                          else torch.zeros((len(rec.state_keys), 0, self.G)))
         rec.tracked = self.tracked[r]
         rows = torch.cat(self.rows, 1) if self.rows else torch.zeros((5, 0))
         mine = rows[:, rows[0] == r]

