@@ -52,6 +52,9 @@ class FitResult:
     selected_epoch: int
     state: dict
     callbacks: list = field(default_factory=list)
+    # val/test outputs of the returned model when the last evaluation already computed
+    # them (it ran after the last step, and selection kept that model): finish reuses them
+    outputs: dict | None = None
 
 
 @dataclass

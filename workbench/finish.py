@@ -44,8 +44,9 @@ def finish_run(cfg, ctx, result, started: float) -> Run:
                    f"{result.diverged_step}")
     else:
         model = result.model
-        outputs = {s: evaluate(model, ctx.splits[s], data.task, data.group_names,
-                               data.class_names)[0] for s in ("val", "test")}
+        outputs = result.outputs or {
+            s: evaluate(model, ctx.splits[s], data.task, data.group_names,
+                        data.class_names)[0] for s in ("val", "test")}
         summary, predictions = final_records(outputs, ctx.splits, data.task,
                                              group_names=data.group_names)
         if data.n_features == 2 and data.task == "classification":
