@@ -21,7 +21,6 @@ import pandas as pd
 import torch
 
 from .callbacks import Callback, StepRecord
-from .metrics.weights import weight_diagnostics
 from .run import HISTORY_COLUMNS, WEIGHT_COLUMNS
 
 DIAGNOSTICS = ("ess", "max_min_ratio", "entropy", "objective", "loss")
@@ -53,34 +52,60 @@ class Recorder(Callback):
         self._state_log: torch.Tensor | None = None  # set directly by BatchedRecorder
         self.n_groups, self.n_classes, self.spe = n_groups, n_classes, steps_per_epoch
         self.steps = 0
-        shape_g, shape_c = (total_steps, n_groups), (total_steps, max(n_classes, 1))
-        self.g_stats = torch.zeros((3, *shape_g), device=dev)  # count, loss sum, weight sum
-        self.c_stats = torch.zeros((3, *shape_c), device=dev)
-        self.diag = torch.zeros((total_steps, len(DIAGNOSTICS)), device=dev)
+        G = n_groups
+        # per step: count, loss sum and weight sum of every group, then of every class
+        self.stats = torch.zeros((total_steps, 3, G + n_classes), device=dev)
+        self.g_stats = self.stats[:, :, :G].transpose(0, 1)  # (3, steps, G) views
+        self.c_stats = (self.stats[:, :, G:].transpose(0, 1) if n_classes
+                        else torch.zeros((3, total_steps, 1), device=dev))
+        # per step: n, sum loss, sum w, sum w^2, sum w log w, min w, max w, objective;
+        # the diagnostics (ESS, max/min, entropy) are formed from these sums when read
+        self.raw = torch.zeros((total_steps, 8), device=dev)
+        self._diag: torch.Tensor | None = None  # set directly by BatchedRecorder
         self.tracked = stratified_subset(g, min(track, n_train), seed).to(dev)
         self.slot = torch.full((n_train,), -1, dtype=torch.long, device=dev)
         self.slot[self.tracked] = torch.arange(len(self.tracked), device=dev)
         self.sample_rows: list[torch.Tensor] = []
 
     def on_step(self, rec: StepRecord) -> None:
-        t = rec.step
-        ones = torch.ones_like(rec.losses)
-        pairs = [(self.g_stats, rec.g)] + ([(self.c_stats, rec.y)] if self.n_classes else [])
-        for stats, key in pairs:
-            for j, v in enumerate((ones, rec.losses, rec.weights)):
-                stats[j, t].index_add_(0, key.long(), v)
-        d = weight_diagnostics(rec.weights)
-        self.diag[t] = torch.stack([d["ess"], d["max_min_ratio"], d["entropy"],
-                                    rec.objective.detach(), rec.losses.mean()]).float()
+        # about two dozen whole-batch ops: this runs every step of every run
+        t, losses, w = rec.step, rec.losses, rec.weights
+        m = torch.stack([torch.ones_like(losses), losses, w, w * w, torch.special.xlogy(w, w)])
+        if self.n_classes:
+            keys = torch.cat([rec.g.long(), rec.y.long() + self.n_groups])
+            self.stats[t].index_add_(1, keys, m[:3].repeat(1, 2))
+        else:
+            self.stats[t].index_add_(1, rec.g.long(), m[:3])
+        self.raw[t] = torch.cat([m.sum(1), torch.stack(torch.aminmax(w)),
+                                 rec.objective.detach().reshape(1)]).to(self.raw.dtype)
         for rows, k in zip(self.state_rows, self.state_keys):
             rows.append(rec.state[k])
-        slots = self.slot[rec.idx]
-        hit = slots >= 0
         if self.tracked.numel():
-            rows = torch.stack([torch.full_like(rec.losses, t), slots.float(),
-                                rec.losses, rec.weights])[:, hit]
+            slots = self.slot[rec.idx]
+            rows = torch.stack([torch.full_like(losses, t), slots.to(losses.dtype),
+                                losses, w])[:, slots >= 0]
             self.sample_rows.append(rows)
         self.steps = t + 1
+
+    @property
+    def diag(self) -> torch.Tensor:
+        """(steps, 5): ESS, max/min ratio, entropy, objective and mean loss of each step.
+
+        Same definitions as ``metrics.weight_diagnostics`` (Kish ESS as a fraction of the
+        batch; entropy of p = w / sum w, here log(sum w) - sum(w log w) / sum w).
+        """
+        if self._diag is not None:
+            return self._diag
+        n, loss_sum, s1, s2, wlogw, lo, hi, objective = self.raw.unbind(1)
+        with torch.no_grad():
+            ratio = torch.where(lo > 0, hi / torch.where(lo > 0, lo, torch.ones_like(lo)),
+                                torch.full_like(hi, float("inf")))
+            entropy = (torch.log(s1) - wlogw / s1).clamp_min(0.0)
+            return torch.stack([s1 * s1 / s2 / n, ratio, entropy, objective, loss_sum / n], 1)
+
+    @diag.setter
+    def diag(self, value: torch.Tensor) -> None:
+        self._diag = value
 
     @property
     def state_log(self) -> torch.Tensor:

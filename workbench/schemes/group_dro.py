@@ -90,11 +90,11 @@ class GroupDRO(Scheme):
         q = state["q"]
         sums = torch.zeros_like(q).index_add_(0, batch.g.long(), losses.to(q))
         counts = counts_in(batch, q)
-        step = sums / counts.clamp_min(1)  # absent groups: 0, so their q keeps its log
+        step = sums / counts  # absent groups: 0 / 0, set to 0 below, so their q keeps its log
         if self.adjustment:
             n_g = info.group_counts.to(q).clamp_min(1)
-            step = (step + self.adjustment / n_g.sqrt()) * (counts > 0)
-        # a group with a non-finite batch loss is not updated (no host sync)
+            step = step + self.adjustment / n_g.sqrt()
+        # absent groups, and a group with a non-finite batch loss, are not updated
         step = torch.nan_to_num(step, nan=0.0, posinf=0.0, neginf=0.0)
         return {**state, "q": torch.softmax(torch.log(q).add_(step, alpha=self.eta), dim=0)}
 
@@ -102,5 +102,5 @@ class GroupDRO(Scheme):
                 info: TrainInfo) -> torch.Tensor:
         q = state["q"].to(losses)
         counts = counts_in(batch, q)
-        w = (q / counts.clamp_min(1))[batch.g]  # q_g / m_g; sums to the present groups' q
+        w = (q / counts)[batch.g]  # q_g / m_g (m_g >= 1 for every group in the batch)
         return w.mul_(losses.numel() / w.sum())

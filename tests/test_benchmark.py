@@ -1,0 +1,63 @@
+"""The benchmark script runs end to end and writes every section (on tiny sizes).
+
+Timings are not asserted (a shared CI machine jitters); what is checked is that each
+section measured something finite and positive, that the floors are computed from the
+same number of steps the runs took, and that the table names every section.
+"""
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    spec = importlib.util.spec_from_file_location("bench", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path_factory.mktemp("bench") / "results.json"
+    res = bench.main(["--quick", "--out", str(out)])
+    return bench, res, json.loads(out.read_text())
+
+
+def positive(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
+
+
+def test_every_section_is_written_with_finite_positive_timings(quick):
+    _, res, written = quick
+    assert written.keys() == res.keys()
+    assert {"A_dashboard", "B_batched_digits", "B_batched_100k", "C_dynamic_digits",
+            "C_dynamic_100k", "D_hand_loop_digits", "D_hand_loop_100k", "E_scaling",
+            "F_flops_100k"} <= written.keys()
+    for key in ("B_batched_digits", "B_batched_100k"):
+        b = written[key]
+        assert all(positive(b[k]) for k in ("one_run_s", "batched_s", "sequential_s",
+                                            "floor_over_one"))
+        assert b["steps"] > 0 and all(positive(v) for v in
+                                      b["step_floor_per_replica_ms"].values())
+    for key in ("C_dynamic_digits", "C_dynamic_100k"):
+        assert all(positive(v) for v in written[key].values())
+    for key in ("D_hand_loop_digits", "D_hand_loop_100k"):
+        d = written[key]
+        assert all(positive(d[k]) for k in ("hand_loop_s", "workbench_s", "floor_s",
+                                            "max_speedup", "speedup_eval_at_end"))
+    assert [e["n"] for e in written["E_scaling"]] == [2_000, 10_000]
+    assert all(e["tracked_rows"] <= 256 for e in written["E_scaling"])
+    f = written["F_flops_100k"]
+    assert positive(f["achieved_gflops"]) and 0 < f["fraction"]
+
+
+def test_the_table_has_a_row_per_measurement(quick):
+    bench, res, _ = quick
+    table = bench.render(res)
+    for name in ("batched_digits", "batched_100k", "dynamic_digits", "hand_loop_100k",
+                 "E N=10,000", "F training step"):
+        assert name in table
+    # header 2, A 2, B 2, C 2, D 2, E one per N (2 in --quick), F 1
+    assert len(table.splitlines()) == 13
