@@ -135,7 +135,7 @@ def step_floor(cfg: wb.RunConfig, R: int, steps: int = 200) -> float:
     return (time.perf_counter() - t) / steps
 
 
-def dynamic_overhead(cfg: wb.RunConfig, repeats: int = 3) -> dict:
+def dynamic_overhead(cfg: wb.RunConfig, repeats: int = 7) -> dict:
     """Median per-step loop time over ``repeats`` rounds (schemes interleaved, warmed up)."""
     import statistics
 
