@@ -22,12 +22,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
 
 import workbench as wb
 from workbench.batched import train_batched
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or loaded by path
+from render import render  # noqa: E402
 
 DIGITS = wb.RunConfig(dataset="digits", imbalance=[{"kind": "longtail", "ratio": 50}],
                       epochs=20)
@@ -280,43 +284,6 @@ def main(argv=None) -> dict:
         json.dump(res, fh, indent=2)
     print(render(res))
     return res
-
-
-def render(res: dict) -> str:
-    a, lines = res["A_dashboard"], ["| measurement | value |", "|---|---|"]
-    lines += [f"| A default comparison, 3 schemes x 3 seeds, fresh | "
-              f"{a['default_comparison_fresh_s']:.1f} s |",
-              f"| A re-open stored comparison (+ table, figure) | {a['reopen_stored_s']:.2f} s |"]
-    for k in ("B_batched_digits", "B_batched_100k"):
-        b = res[k]
-        per = ", ".join(f"R={r}: {v:.2f}" for r, v in b["step_floor_per_replica_ms"].items())
-        lines.append(f"| {k[2:]}: {b['replicas']} replicas batched / one run | "
-                     f"{b['batched_over_one']:.2f}x (sequential {b['sequential_over_one']:.1f}x; "
-                     f"one run {b['one_run_s']:.2f} s; floor {b['floor_over_one']:.1f}x from "
-                     f"fwd+bwd+Adam alone, ms per replica-step {per}) |")
-    for k in ("C_dynamic_digits", "C_dynamic_100k"):
-        c = res[k]
-        lines.append(f"| {k[2:]}: per-step cost vs uniform | "
-                     f"linupper {c['linupper_over_uniform']:.2f}x, "
-                     f"group_dro {c['group_dro_over_uniform']:.2f}x |")
-    for k in ("D_hand_loop_digits", "D_hand_loop_100k"):
-        d = res[k]
-        lines.append(f"| {k[2:]}: hand-written DataLoader loop / workbench run | "
-                     f"{d['speedup']:.1f}x ({d['hand_loop_s']:.2f} s vs "
-                     f"{d['workbench_s']:.2f} s; evaluating at the end only "
-                     f"{d['speedup_eval_at_end']:.1f}x; ceiling {d['max_speedup']:.1f}x: "
-                     f"fwd+bwd+Adam alone take {d['floor_s']:.2f} s) |")
-    for e in res["E_scaling"]:
-        lines.append(f"| E N={e['n']:,}: 1 epoch | loop {e['loop_s']:.2f} s "
-                     f"(run {e['wall_s']:.1f} s), "
-                     f"{e['us_per_sample']:.1f} us/sample, peak RSS {e['peak_rss_mb']:.0f} MB "
-                     f"(after import {e['import_rss_mb']:.0f} MB; data {e['data_mb']:.0f} MB; "
-                     f"records {e['records_mb']:.1f} MB), "
-                     f"tracked rows {e['tracked_rows']} |")
-    f = res["F_flops_100k"]
-    lines.append(f"| F training step (100k, MLP) | {f['achieved_gflops']:.2f} GFLOP/s = "
-                 f"{100 * f['fraction']:.1f}% of matmul {f['matmul_gflops']:.1f} GFLOP/s |")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":
