@@ -118,38 +118,41 @@ class Recorder(Callback):
 
     # ---- tidy frames ------------------------------------------------------------
     def history(self, group_names: list[str], class_names: list[str]) -> pd.DataFrame:
-        T = self.steps
+        """Tidy per-step records; the columns are gathered as arrays and framed once."""
+        T, parts = self.steps, []
         steps = np.arange(T)
-        parts = [self._tidy(self.g_stats[:, :T], group_names, steps),
-                 self._tidy(self.c_stats[:, :T], [f"class:{c}" for c in class_names], steps)
-                 if class_names else None]
+        parts += self._tidy(self.g_stats[:, :T], group_names, steps)
+        if class_names:
+            parts += self._tidy(self.c_stats[:, :T], [f"class:{c}" for c in class_names], steps)
         for j, key in enumerate(self.state_keys):
             log = self.state_log[j, :T].cpu().numpy()
-            parts.append(pd.DataFrame({"step": np.repeat(steps, log.shape[1]),
-                                       "group": np.tile(np.asarray(group_names), T),
-                                       "metric": key, "value": log.reshape(-1)}))
+            parts.append((np.repeat(steps, log.shape[1]),
+                          np.tile(np.asarray(group_names, dtype=object), T), key,
+                          log.reshape(-1)))
         diag = self.diag[:T].cpu().numpy()
-        for j, name in enumerate(DIAGNOSTICS):
-            parts.append(pd.DataFrame({"step": steps, "group": "all", "metric": name,
-                                       "value": diag[:, j]}))
-        out = pd.concat([p for p in parts if p is not None], ignore_index=True)
-        out["epoch"] = out["step"] // self.spe
-        out["split"] = "train_batch"
+        parts += [(steps, np.full(T, "all", dtype=object), name, diag[:, j])
+                  for j, name in enumerate(DIAGNOSTICS)]
+        step = np.concatenate([p[0] for p in parts])
+        out = pd.DataFrame({
+            "step": step, "epoch": step // self.spe, "split": "train_batch",
+            "group": np.concatenate([p[1] for p in parts]),
+            "metric": np.concatenate([np.full(len(p[0]), p[2], dtype=object) for p in parts]),
+            "value": np.concatenate([np.asarray(p[3], dtype=np.float64) for p in parts])})
         return out[HISTORY_COLUMNS]
 
     @staticmethod
-    def _tidy(stats: torch.Tensor, names: list[str], steps: np.ndarray) -> pd.DataFrame:
+    def _tidy(stats: torch.Tensor, names: list[str], steps: np.ndarray) -> list[tuple]:
+        """(steps, names, metric, values) of share, mean loss and mean weight per key."""
         count, loss_sum, w_sum = stats.cpu().numpy()
         with np.errstate(invalid="ignore", divide="ignore"):
             values = {"share": count / np.maximum(count.sum(1, keepdims=True), 1),
                       "loss": loss_sum / count, "weight": w_sum / count}
-        frames = []
+        names_arr, parts = np.asarray(names, dtype=object), []
         for metric, arr in values.items():
             present = count > 0 if metric != "share" else np.ones_like(count, bool)
             t_idx, k_idx = np.nonzero(present)
-            frames.append(pd.DataFrame({"step": steps[t_idx], "group": np.asarray(names)[k_idx],
-                                        "metric": metric, "value": arr[t_idx, k_idx]}))
-        return pd.concat(frames, ignore_index=True)
+            parts.append((steps[t_idx], names_arr[k_idx], metric, arr[t_idx, k_idx]))
+        return parts
 
     def weights(self, ids: torch.Tensor, y: torch.Tensor, g: torch.Tensor,
                 noisy: torch.Tensor, group_names: list[str]) -> pd.DataFrame:
