@@ -67,10 +67,10 @@ def stacked_forward(model: nn.Module, shared_input: bool = False) -> Forward:
                     continue
                 name = layer.split(":", 1)[1]
                 w, b = params[f"{name}.weight"], params[f"{name}.bias"]
-                if h.dim() == 2:  # shared input: one (n, F) @ (F, R * O) matmul, 2.5x
-                    R, O = w.shape[0], w.shape[1]  # faster than broadcasting (n, F) @ (R, F, O)
-                    h = torch.addmm(b.reshape(-1), h, w.reshape(R * O, -1).t())
-                    h = h.view(len(x), R, O).transpose(0, 1)
+                if h.dim() == 2:  # shared input: one (n, F) @ (F, R * out) matmul, 2.5x
+                    R, out = w.shape[0], w.shape[1]  # faster than (n, F) @ (R, F, out)
+                    h = torch.addmm(b.reshape(-1), h, w.reshape(R * out, -1).t())
+                    h = h.view(len(x), R, out).transpose(0, 1)
                 else:
                     h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
             return h

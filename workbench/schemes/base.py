@@ -24,7 +24,6 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import ClassVar
 
 import torch
@@ -73,12 +72,17 @@ class Batch:
     n_groups: int
     n_classes: int
 
-    @cached_property
+    @property
     def group_counts(self) -> torch.Tensor:
         """(G,) float counts of each group in the batch, computed once and shared by the
         scheme's ``update`` and ``weights`` (a step's budget is a few dozen small ops)."""
-        ones = torch.ones(1, device=self.g.device).expand(self.g.shape[0])
-        return torch.zeros(self.n_groups, device=self.g.device).index_add_(0, self.g.long(), ones)
+        counts = self.__dict__.get("_group_counts")
+        if counts is None:
+            g = self.g if self.g.dtype == torch.long else self.g.long()
+            counts = torch.zeros(self.n_groups, device=g.device).index_add_(
+                0, g, torch.ones_like(g, dtype=torch.float32))
+            object.__setattr__(self, "_group_counts", counts)  # a cache, not a field
+        return counts
 
 
 def per_sample_loss(outputs: torch.Tensor, y: torch.Tensor, task: str) -> torch.Tensor:

@@ -36,9 +36,9 @@ def group_sums(values: torch.Tensor, g: torch.Tensor, n_groups: int) -> tuple[to
 
 def counts_in(batch: Batch, like: torch.Tensor) -> torch.Tensor:
     """(G,) group counts of the batch, G = ``like.numel()``; shared between update and weights."""
-    if batch.n_groups == like.numel():
-        return batch.group_counts.to(like)
-    return torch.bincount(batch.g.long(), minlength=like.numel()).to(like)  # hand-built batch
+    counts = (batch.group_counts if batch.n_groups == like.numel() else  # else: hand-built
+              torch.bincount(batch.g.long(), minlength=like.numel()).float())
+    return counts if counts.dtype == like.dtype else counts.to(like.dtype)
 
 
 @SCHEMES.register("group_dro")
@@ -86,21 +86,24 @@ class GroupDRO(Scheme):
         return {"q": torch.full((info.n_groups,), 1.0 / info.n_groups, device=info.g.device)}
 
     def update(self, losses: torch.Tensor, batch: Batch, state: State, info: TrainInfo) -> State:
-        # a dozen whole-vector ops: this runs every step (issue 5: <= 10% of a step's time)
+        # about ten whole-vector ops and no .to() round trips: this runs every step, and
+        # issue 5 gives a dynamic scheme 10% of a step's time
         q = state["q"]
-        sums = torch.zeros_like(q).index_add_(0, batch.g.long(), losses.to(q))
-        counts = counts_in(batch, q)
-        step = sums / counts  # absent groups: 0 / 0, set to 0 below, so their q keeps its log
+        if losses.dtype != q.dtype:
+            losses = losses.to(q.dtype)
+        g = batch.g if batch.g.dtype == torch.long else batch.g.long()
+        # per-group mean batch loss; absent groups: 0 / 0, set to 0 below (q keeps its log)
+        step = torch.zeros_like(q).index_add_(0, g, losses).div_(counts_in(batch, q))
         if self.adjustment:
-            n_g = info.group_counts.to(q).clamp_min(1)
-            step = step + self.adjustment / n_g.sqrt()
+            step = step + self.adjustment / info.group_counts.to(q).clamp_min(1).sqrt()
         # absent groups, and a group with a non-finite batch loss, are not updated
-        step = torch.nan_to_num(step, nan=0.0, posinf=0.0, neginf=0.0)
-        return {**state, "q": torch.softmax(torch.log(q).add_(step, alpha=self.eta), dim=0)}
+        step = step.nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)
+        return {**state, "q": torch.log(q).add_(step, alpha=self.eta).softmax(0)}
 
     def weights(self, losses: torch.Tensor, batch: Batch, state: State,
                 info: TrainInfo) -> torch.Tensor:
-        q = state["q"].to(losses)
-        counts = counts_in(batch, q)
-        w = (q / counts)[batch.g]  # q_g / m_g (m_g >= 1 for every group in the batch)
-        return w.mul_(losses.numel() / w.sum())
+        q = state["q"]
+        if q.dtype != losses.dtype:
+            q = q.to(losses.dtype)
+        w = (q / counts_in(batch, q))[batch.g]  # q_g / m_g (m_g >= 1 for groups in the batch)
+        return w.div_(w.sum()).mul_(w.numel())  # batch mean 1

@@ -82,9 +82,9 @@ class SowScheme(Scheme):
         span = hi - lo
         if not (span > _EQUAL_RTOL * max(abs(hi), abs(lo)) and span < float("inf")):
             return torch.ones_like(losses)  # equal losses (up to rounding) or non-finite
-        h = (losses * (2 * self.delta / span) - self.delta * (hi + lo) / span)
-        f = self.strategy(h.clamp_(-self.delta, self.delta))
-        return torch.softmax(f * (1.0 / self.r), dim=0).mul_(B)  # softmax sums to 1: mean 1
+        h = losses.mul(2 * self.delta / span).sub_(self.delta * (hi + lo) / span)
+        f = self.strategy(h.clamp_(-self.delta, self.delta))  # a new tensor: scaled in place
+        return f.mul_(1.0 / self.r).softmax(0).mul_(B)  # softmax sums to 1: mean 1
 
 
 @SCHEMES.register("linupper")
