@@ -208,6 +208,27 @@ def test_kl_dro_hand_values():
 # ---------------------------------------------------------------- group DRO
 
 
+def test_group_dro_adjustment_and_weights_by_hand():
+    # training counts n_g = (4, 1, 3): the adjustment C / sqrt(n_g) enters present groups only
+    scheme = wb.SCHEMES.create("group_dro", eta=1.0, adjustment=2.0)
+    info = make_info("regression", y=torch.zeros(8), g=torch.tensor([0, 0, 0, 0, 1, 2, 2, 2]),
+                     n_groups=3)
+    q0 = scheme.init_state(info)
+    losses, batch, _ = small_batch([1.0, 3.0, 0.5], g=[0, 0, 1])  # group 2 absent
+    batch = Batch(batch.idx, batch.y, batch.g, batch.outputs, 0, 3, 1)
+    q1 = scheme.update(losses, batch, q0, info)["q"]
+    u = [math.exp(2.0 + 2.0 / 2.0), math.exp(0.5 + 2.0 / 1.0), 1.0]  # absent: step 0
+    np.testing.assert_allclose(q1.numpy(), [x / sum(u) for x in u], rtol=1e-5)
+    # weights q_g / m_g rescaled to batch mean 1: m = (2, 1) in the batch
+    w = scheme.weights(losses, batch, {"q": q1}, info)
+    raw = [q1[0] / 2, q1[0] / 2, q1[1] / 1]
+    np.testing.assert_allclose(w.numpy(), [3 * r / sum(raw) for r in raw], rtol=1e-5)
+    # a non-finite loss in group 1 leaves that group's q where the others' update puts it
+    bad = scheme.update(torch.tensor([1.0, 3.0, float("nan")]), batch, q0, info)["q"]
+    assert torch.isfinite(bad).all() and abs(float(bad.sum()) - 1) < 1e-6
+    assert float(bad[1] / bad[2]) == pytest.approx(1.0)  # group 1 not updated, like absent 2
+
+
 def test_group_dro_two_steps_by_hand():
     scheme = wb.SCHEMES.create("group_dro", eta=0.5)
     info = make_info("regression", y=torch.zeros(8), g=torch.tensor([0, 1, 2, 3] * 2),
