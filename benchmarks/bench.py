@@ -31,20 +31,11 @@ import workbench as wb
 from workbench.batched import train_batched
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or loaded by path
+from floors import eval_floor_s, step_floor, timed  # noqa: E402
 from render import render  # noqa: E402
 
 DIGITS = wb.RunConfig(dataset="digits", imbalance=[{"kind": "longtail", "ratio": 50}],
                       epochs=20)
-
-
-def timed(fn, repeats: int = 1):
-    """(best wall time of ``repeats`` calls, last result): the VM's timings jitter by 20%."""
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 class LoopTimer(wb.Callback):
@@ -89,54 +80,14 @@ def batched(cfg: wb.RunConfig, R: int) -> dict:
     steps = runs[0].info["steps"]
     per_replica = {r: step_floor(cfg, r) / r for r in (1, 2, 4, 8, R)}
     floor = steps * per_replica[R] * R  # the R replicas' forward/backward/Adam alone
+    n_evals = runs[0].history.query("split != 'train_batch'")["epoch"].nunique()
+    eval_floor = n_evals * eval_floor_s(cfg, R)  # + forward passes of every evaluation
     return {"replicas": R, "one_run_s": one, "batched_s": together, "sequential_s": seq,
             "batched_over_one": together / one, "sequential_over_one": seq / one,
             "steps": steps, "step_floor_per_replica_ms": {r: 1e3 * v for r, v in
                                                           per_replica.items()},
-            "floor_over_one": floor / one}
-
-
-def step_floor(cfg: wb.RunConfig, R: int, steps: int = 200) -> float:
-    """Seconds per step of forward + backward + fused Adam alone for R stacked replicas.
-
-    The workbench's own stacked forward and optimiser on random batches, no scheme, no
-    recording, no evaluation: the least a batched step can cost. R = 1 is one run's floor,
-    with the plain ``nn.Module`` forward that a single run uses.
-    """
-    from torch.func import stack_module_state
-
-    from workbench.context import TrainingContext, make_optimizer
-    from workbench.stacked_forward import stacked_forward
-
-    ctx = TrainingContext.build(cfg)
-    tr, B = ctx.splits["train"], cfg.batch_size
-    models = [ctx.build_model() for _ in range(R)]
-    params, buffers = stack_module_state(models)
-    if R == 1:
-        opt = make_optimizer(cfg, list(models[0].parameters()))
-
-        def fwd(p, b, x):
-            return models[0](x[0]).unsqueeze(0)
-    else:
-        fwd, opt = stacked_forward(models[0]), make_optimizer(cfg, list(params.values()))
-    idx = torch.randint(0, len(tr.y), (R, B), device=ctx.device)
-    x, y = tr.X[idx], tr.y[idx].flatten()
-
-    def step():
-        out = fwd(params, buffers, x)
-        loss = nn.functional.cross_entropy(out.flatten(0, 1), y, reduction="none")
-        opt.zero_grad(set_to_none=True)
-        loss.view(R, -1).mean(1).sum().backward()
-        opt.step()
-
-    for _ in range(5):
-        step()
-    t = time.perf_counter()
-    for _ in range(steps):
-        step()
-    if cfg.device == "cuda":
-        torch.cuda.synchronize()
-    return (time.perf_counter() - t) / steps
+            "floor_over_one": floor / one, "evaluations": n_evals,
+            "floor_with_eval_over_one": (floor + eval_floor) / one}
 
 
 def dynamic_overhead(cfg: wb.RunConfig, repeats: int = 7) -> dict:

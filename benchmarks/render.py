@@ -26,7 +26,9 @@ def render(res: dict) -> str:
         lines.append(f"| {k[2:]}: {b['replicas']} replicas batched / one run | "
                      f"{b['batched_over_one']:.2f}x (sequential {b['sequential_over_one']:.1f}x; "
                      f"one run {b['one_run_s']:.2f} s; floor {b['floor_over_one']:.1f}x from "
-                     f"fwd+bwd+Adam alone, ms per replica-step {per}) |")
+                     f"fwd+bwd+Adam alone, {b['floor_with_eval_over_one']:.1f}x with the "
+                     f"{b['evaluations']} evaluations' forward passes; ms per replica-step "
+                     f"{per}) |")
     for k in (k for k in ("C_dynamic_digits", "C_dynamic_100k") if k in res):
         c = res[k]
         lines.append(f"| {k[2:]}: per-step cost vs uniform | "

@@ -38,7 +38,8 @@ def test_every_section_is_written_with_finite_positive_timings(quick):
     for key in ("B_batched_digits", "B_batched_100k"):
         b = written[key]
         assert all(positive(b[k]) for k in ("one_run_s", "batched_s", "sequential_s",
-                                            "floor_over_one"))
+                                            "floor_over_one", "floor_with_eval_over_one"))
+        assert b["floor_with_eval_over_one"] > b["floor_over_one"] and b["evaluations"] >= 1
         assert b["steps"] > 0 and all(positive(v) for v in
                                       b["step_floor_per_replica_ms"].values())
     for key in ("C_dynamic_digits", "C_dynamic_100k"):
