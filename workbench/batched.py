@@ -2,11 +2,13 @@
 
 A comparison is many runs that differ only in scheme, scheme parameters and seed. Their
 parameters are stacked along a replica dimension (``torch.func.stack_module_state``)
-and the forward pass is vectorised with ``vmap(functional_call)``; each replica keeps its
-own seed (same initialisation as a run trained alone), data order, scheme and scheme
-state, and its own recorder. Summing the replicas' objectives gives each replica exactly
-its own gradient, and Adam/SGD act elementwise, so a replica trained in a batch follows
-the run trained alone up to float rounding of the batched matmuls.
+and the forward pass is vectorised (``stacked_forward``: one ``baddbmm`` per layer for
+MLPs, ``vmap(functional_call)`` for other models); one fused optimiser step updates all
+replicas. Each replica keeps its own seed (same initialisation as a run trained alone),
+data order, scheme and scheme state, and its own recorder. Summing the replicas'
+objectives gives each replica exactly its own gradient, and Adam/SGD act elementwise, so
+a replica trained in a batch follows the run trained alone up to float rounding of the
+batched matmuls.
 
 Runs are compatible when everything but ``scheme``, ``scheme_params`` and ``seed`` is
 equal, the scheme is single-stage (no ``prepare``), and every replica draws the same
