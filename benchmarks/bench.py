@@ -67,8 +67,12 @@ def dashboard(quick: bool) -> dict:
             summary_wide(again.table), metric_dots(again.table)
 
         reopen_s, _ = timed(reopen)
+    # the same nine runs without a store, batched as the dashboard does and one by one
+    no_store, _ = timed(lambda: wb.compare(cfg, schemes, [0, 1, 2]))
+    one_by_one, _ = timed(lambda: wb.compare(cfg, schemes, [0, 1, 2], batched=False))
     return {"default_comparison_fresh_s": fresh, "reopen_stored_s": reopen_s,
-            "execution": cmp.runs[0].info.get("execution")}
+            "execution": cmp.runs[0].info.get("execution"),
+            "batched_no_store_s": no_store, "one_by_one_no_store_s": one_by_one}
 
 
 def batched(cfg: wb.RunConfig, R: int) -> dict:

@@ -17,7 +17,9 @@ def render(res: dict) -> str:
     if "A_dashboard" in res:
         a = res["A_dashboard"]
         lines += [f"| A default comparison, 3 schemes x 3 seeds, fresh | "
-                  f"{a['default_comparison_fresh_s']:.1f} s |",
+                  f"{a['default_comparison_fresh_s']:.1f} s (without the store: "
+                  f"{a['batched_no_store_s']:.1f} s batched, "
+                  f"{a['one_by_one_no_store_s']:.1f} s one by one) |",
                   f"| A re-open stored comparison (+ table, figure) | "
                   f"{a['reopen_stored_s']:.2f} s |"]
     for k in (k for k in ("B_batched_digits", "B_batched_100k") if k in res):

@@ -35,6 +35,10 @@ def test_every_section_is_written_with_finite_positive_timings(quick):
     assert {"A_dashboard", "B_batched_digits", "B_batched_100k", "C_dynamic_digits",
             "C_dynamic_100k", "D_hand_loop_digits", "D_hand_loop_100k", "E_scaling",
             "F_flops_100k"} <= written.keys()
+    assert all(positive(written["A_dashboard"][k]) for k in (
+        "default_comparison_fresh_s", "reopen_stored_s", "batched_no_store_s",
+        "one_by_one_no_store_s"))
+    assert written["A_dashboard"]["execution"] == "batched (9 replicas)"
     for key in ("B_batched_digits", "B_batched_100k"):
         b = written[key]
         assert all(positive(b[k]) for k in ("one_run_s", "batched_s", "sequential_s",
