@@ -124,18 +124,24 @@ def hand_loop(cfg: wb.RunConfig) -> dict:
     counts = torch.bincount(y, minlength=data.n_classes).float()
     class_w = counts.sum() / (data.n_classes * counts.clamp_min(1))
 
+    dev = torch.device(cfg.device)  # the data stay on the CPU, batches move, as users write
+    w_dev = class_w.to(dev)
+
     def run():
         torch.manual_seed(0)
-        model = wb.MODELS.create("mlp").build(X.shape[1], data.n_classes)
+        model = wb.MODELS.create("mlp").build(X.shape[1], data.n_classes).to(dev)
         opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
         loader = DataLoader(TensorDataset(X, y), batch_size=cfg.batch_size, shuffle=True)
         loss_fn = nn.CrossEntropyLoss(reduction="none")
         for _ in range(cfg.epochs):
             for xb, yb in loader:
-                loss = (class_w[yb] * loss_fn(model(xb), yb)).mean()
+                xb, yb = xb.to(dev), yb.to(dev)
+                loss = (w_dev[yb] * loss_fn(model(xb), yb)).mean()
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
 
     hand, _ = timed(run, 3)
     ours, run_ = timed(lambda: wb.train(cfg.replace(scheme="inverse_frequency")), 3)

@@ -85,6 +85,11 @@ def eval_floor_s(cfg: wb.RunConfig, R: int) -> float:
     ctx = TrainingContext.build(cfg)
     models = [ctx.build_model() for _ in range(R)]
     params, buffers = stack_module_state(models)
-    seconds, _ = timed(lambda: [predict_all(models[0], params, buffers, split.X)
-                                for split in ctx.splits.values()], 5)
+    def evaluate_all():
+        for split in ctx.splits.values():
+            predict_all(models[0], params, buffers, split.X)
+        if ctx.device.type == "cuda":
+            torch.cuda.synchronize()
+
+    seconds, _ = timed(evaluate_all, 5)
     return seconds
