@@ -121,7 +121,7 @@ def train_batched(configs: list[RunConfig], callbacks: list[Callback] | tuple = 
     status, diverged = ["done"] * R, [None] * R
     eval_rows = [[] for _ in range(R)]
     best = [(-math.inf, None, None) for _ in range(R)]
-    step, last_eval = 0, (None, {})  # (step, {split: (R, n, ...) outputs}) of the last eval
+    step, eval_step, eval_outputs = 0, None, {}  # latest evaluation: {split: (R, n, ...)}
     for epoch in range(base_cfg.epochs):
         orders = torch.stack([epoch_order(s, st, i, epoch, g)
                               for s, st, i, g in zip(schemes, states, infos, gens)]).to(ctx.device)
@@ -179,13 +179,13 @@ def train_batched(configs: list[RunConfig], callbacks: list[Callback] | tuple = 
             rows_of = {r: [] for r in alive}
             for name, split in ctx.splits.items():
                 preds = predict_all(models[0], params, buffers, split.X)  # all replicas
-                last_eval[1][name] = preds
+                eval_outputs[name] = preds
                 for r in alive:
                     _, rr = score_outputs(preds[r], split, data.task, data.group_names,
                                           data.class_names)
                     rows_of[r] += [{"step": step, "epoch": epoch + 1, "split": name, **x}
                                    for x in rr]
-            last_eval = (step, last_eval[1])
+            eval_step = step
             for r in alive:
                 rows = rows_of[r]
                 eval_rows[r] += rows
@@ -199,8 +199,8 @@ def train_batched(configs: list[RunConfig], callbacks: list[Callback] | tuple = 
         model = best[r][2] or _replica(base, params, buffers, r, clone=True)
         rec = recorder.replica(r)
         selected = best[r][1] or rec.steps // info0.steps_per_epoch
-        fresh = last_eval[0] == rec.steps and best[r][1] in (None, epoch + 1)
-        outputs = {s: last_eval[1][s][r] for s in ("val", "test")} if fresh else None
+        fresh = eval_step == rec.steps and best[r][1] in (None, epoch + 1)
+        outputs = {s: eval_outputs[s][r] for s in ("val", "test")} if fresh else None
         result = FitResult("main", model, rec, eval_rows[r], status[r], diverged[r],
                            rec.steps, selected, states[r], [], outputs)
         run = finish_run(c, ctx, result, started)

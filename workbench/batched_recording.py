@@ -85,10 +85,7 @@ class BatchedRecorder:
         rec.g_stats = self.g_stats[:, :, r]
         rec.c_stats = self.c_stats[:, :, r]
         rec.diag = self.diag[r]
-        logs = self.state_rows[r]
-        rec._state_log = (torch.stack([torch.stack(logs[k]) for k in rec.state_keys]).float().cpu()
-                          if rec.state_keys and logs[rec.state_keys[0]]
-                          else torch.zeros((len(rec.state_keys), 0, self.G)))
+        rec.state_rows = [self.state_rows[r][k] for k in rec.state_keys]
         rec.tracked = self.tracked[r]
         rows = torch.cat(self.rows, 1) if self.rows else torch.zeros((5, 0))
         mine = rows[:, rows[0] == r]

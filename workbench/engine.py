@@ -67,7 +67,7 @@ def fit(ctx: TrainingContext, scheme, state, epochs: int, seed: int,
 
     status, diverged_step, step, eval_rows = "done", None, 0, []
     best = (-math.inf, None, None)  # (score, epoch, state_dict) for model selection
-    last_eval = (None, {})  # (step, val/test outputs) of the latest evaluation
+    eval_step, eval_outputs = None, {}  # step and split outputs of the latest evaluation
     for epoch in range(epochs):
         order = epoch_order(scheme, state, info, epoch, gen).to(ctx.device)
         for b in range(min(info.steps_per_epoch, math.ceil(len(order) / cfg.batch_size))):
@@ -100,8 +100,8 @@ def fit(ctx: TrainingContext, scheme, state, epochs: int, seed: int,
             for name, split in ctx.splits.items():
                 out, r = evaluate(model, split, data.task, data.group_names, data.class_names)
                 rows += [{"step": step, "epoch": epoch + 1, "split": name, **x} for x in r]
-                last_eval[1][name] = out
-            last_eval = (step, last_eval[1])
+                eval_outputs[name] = out
+            eval_step = step
             eval_rows += rows
             for cb in cbs:
                 cb.on_eval(step, epoch + 1, rows)
@@ -109,12 +109,12 @@ def fit(ctx: TrainingContext, scheme, state, epochs: int, seed: int,
             if selection != "last" and score > best[0]:
                 best = (score, epoch + 1, copy.deepcopy(model.state_dict()))
 
-    fresh = last_eval[0] == step and best[1] in (None, epoch + 1)
+    fresh = eval_step == step and best[1] in (None, epoch + 1)
     if best[2] is not None:
         model.load_state_dict(best[2])
     result = FitResult(stage, model, recorder, eval_rows, status, diverged_step, step,
                        best[1] if best[1] is not None else step // info.steps_per_epoch,
-                       state, cbs, outputs=last_eval[1] if fresh else None)
+                       state, cbs, outputs=eval_outputs if fresh else None)
     if stage != "main":
         ctx.stages.append(result)
     return result

@@ -49,7 +49,6 @@ class Recorder(Callback):
         # kept by reference, stacked when read: schemes return new state tensors (the
         # contract tests check that no scheme mutates its state), so no per-step copy
         self.state_rows: list[list[torch.Tensor]] = [[] for _ in state_keys]
-        self._state_log: torch.Tensor | None = None  # set directly by BatchedRecorder
         self.n_groups, self.n_classes, self.spe = n_groups, n_classes, steps_per_epoch
         self.steps = 0
         G = n_groups
@@ -97,11 +96,10 @@ class Recorder(Callback):
         if self._diag is not None:
             return self._diag
         n, loss_sum, s1, s2, wlogw, lo, hi, objective = self.raw.unbind(1)
-        with torch.no_grad():
-            ratio = torch.where(lo > 0, hi / torch.where(lo > 0, lo, torch.ones_like(lo)),
-                                torch.full_like(hi, float("inf")))
-            entropy = (torch.log(s1) - wlogw / s1).clamp_min(0.0)
-            return torch.stack([s1 * s1 / s2 / n, ratio, entropy, objective, loss_sum / n], 1)
+        ratio = torch.where(lo > 0, hi / torch.where(lo > 0, lo, torch.ones_like(lo)),
+                            torch.full_like(hi, float("inf")))
+        entropy = (torch.log(s1) - wlogw / s1).clamp_min(0.0)
+        return torch.stack([s1 * s1 / s2 / n, ratio, entropy, objective, loss_sum / n], 1)
 
     @diag.setter
     def diag(self, value: torch.Tensor) -> None:
@@ -110,8 +108,6 @@ class Recorder(Callback):
     @property
     def state_log(self) -> torch.Tensor:
         """(keys, steps, groups): the recorded scheme-state vectors, float32 on the CPU."""
-        if self._state_log is not None:
-            return self._state_log
         if not self.state_rows or not self.state_rows[0]:
             return torch.zeros((len(self.state_keys), 0, self.n_groups))
         return torch.stack([torch.stack(rows) for rows in self.state_rows]).detach().float().cpu()

@@ -85,6 +85,17 @@ class Batch:
         return counts
 
 
+def counts_in(batch: Batch, like: torch.Tensor) -> torch.Tensor:
+    """(G,) group counts of the batch in ``like``'s dtype, G = ``like.numel()``.
+
+    The engine's batches carry ``n_groups == G`` and share one count between a scheme's
+    ``update`` and ``weights``; a hand-built batch with another ``n_groups`` is counted here.
+    """
+    counts = (batch.group_counts if batch.n_groups == like.numel() else
+              torch.bincount(batch.g.long(), minlength=like.numel()).float())
+    return counts if counts.dtype == like.dtype else counts.to(like.dtype)
+
+
 def per_sample_loss(outputs: torch.Tensor, y: torch.Tensor, task: str) -> torch.Tensor:
     """Cross-entropy for classification, squared error for regression; no reduction.
 

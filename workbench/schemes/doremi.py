@@ -29,8 +29,7 @@ from typing import ClassVar
 import torch
 
 from ..registry import check
-from .base import SCHEMES, Batch, Scheme, State, TrainInfo, normalise, per_sample_loss
-from .group_dro import group_sums
+from .base import SCHEMES, Batch, Scheme, State, TrainInfo, counts_in, normalise, per_sample_loss
 from .jtt import check_fraction, stage_epochs
 
 PAPER = ("Xie et al., DoReMi: Optimizing Data Mixtures Speeds Up Language Model Pretraining, "
@@ -93,8 +92,8 @@ class DoReMiProxy(Scheme):
         alpha = state["alpha"]
         ref = state["ref_loss"].to(alpha.device)[batch.idx.to(alpha.device)]
         excess = (losses.detach().to(alpha.device, alpha.dtype) - ref).clamp_min(0)
-        sums, counts = group_sums(excess, batch.g, alpha.numel())
-        step = self.eta * sums / counts.clamp_min(1)
+        sums = torch.zeros_like(alpha).index_add_(0, batch.g.long().to(alpha.device), excess)
+        step = self.eta * sums / counts_in(batch, alpha).clamp_min(1)
         if not torch.isfinite(step).all():
             return dict(state)
         u = domain_prior(info).to(alpha.device)
@@ -107,7 +106,7 @@ class DoReMiProxy(Scheme):
                 info: TrainInfo) -> torch.Tensor:
         alpha = state["alpha"].to(losses.device)
         g = batch.g.long().to(losses.device)
-        _, counts = group_sums(torch.ones_like(losses), g, alpha.numel())
+        counts = counts_in(batch, alpha).to(losses.dtype)
         return normalise(alpha[g] * losses.numel() / counts[g]).detach()
 
 

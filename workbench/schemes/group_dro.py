@@ -22,23 +22,7 @@ from typing import ClassVar
 import torch
 
 from ..registry import check
-from .base import SCHEMES, Batch, Scheme, State, TrainInfo
-
-
-def group_sums(values: torch.Tensor, g: torch.Tensor, n_groups: int) -> tuple[torch.Tensor,
-                                                                               torch.Tensor]:
-    """Per-group (sum of values, count) over a batch, both (G,), two ``bincount`` calls."""
-    g = g.long()
-    sums = torch.bincount(g, weights=values, minlength=n_groups).to(values.dtype)
-    counts = torch.bincount(g, minlength=n_groups).to(values.dtype)
-    return sums, counts
-
-
-def counts_in(batch: Batch, like: torch.Tensor) -> torch.Tensor:
-    """(G,) group counts of the batch, G = ``like.numel()``; shared between update and weights."""
-    counts = (batch.group_counts if batch.n_groups == like.numel() else  # else: hand-built
-              torch.bincount(batch.g.long(), minlength=like.numel()).float())
-    return counts if counts.dtype == like.dtype else counts.to(like.dtype)
+from .base import SCHEMES, Batch, Scheme, State, TrainInfo, counts_in
 
 
 @SCHEMES.register("group_dro")
