@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from netcal.metrics import ECE
 from sklearn import metrics as skm
 from torchmetrics.functional.classification import (
     binary_calibration_error,
@@ -91,9 +92,55 @@ def test_quantile_bins_have_equal_counts():
     assert t["count"].sum() == n and t["count"].max() - t["count"].min() <= 1
     assert (t["hi"].to_numpy()[:-1] <= t["lo"].to_numpy()[1:]).all()  # bins ordered
     t = M.reliability_bins(np.full(40, 0.7), np.arange(40) % 2, n_bins=4, binning="quantile")
-    assert t["count"].tolist() == [10] * 4  # ties are split by rank, counts stay equal
+    assert t["count"].tolist() == [0, 0, 0, 40]  # ties share one bin (netcal's rule)
     ace = M.expected_calibration_error(p, y, n_bins=10, binning="quantile")
     assert 0 <= ace <= 1
+
+
+def _tied_and_untied(seed: int, n: int = 3000):
+    """Binary positive-class and 4-class inputs, with confidences rounded to 0.01 (ties)."""
+    rng = np.random.default_rng(seed)
+    for tied in (True, False):
+        c = rng.uniform(0.02, 0.98, n)
+        c = np.round(c, 2) if tied else c
+        yield tied, c, (rng.random(n) < c**1.3).astype(np.int64)
+        p = rng.dirichlet(np.full(4, 0.5), size=n)
+        if tied:
+            p = np.round(p, 2)
+        y = np.where(rng.random(n) < 0.7, p.argmax(1), rng.integers(0, 4, n))
+        yield tied, p, y
+
+
+@pytest.mark.parametrize("n_bins", [2, 7, 15])
+def test_adaptive_ece_matches_netcal(n_bins):
+    for tied, p, y in _tied_and_untied(3):
+        # netcal clips confidences to [eps, 1 - eps]: keep away from 0 and 1 for an exact match
+        ref = ECE(bins=n_bins, equal_intervals=False).measure(p, y)
+        ours = M.expected_calibration_error(p, y, n_bins=n_bins, binning="quantile")
+        assert ours == pytest.approx(ref, abs=1e-12), (tied, p.ndim)
+    p = np.array([0.2, 0.6, 0.6, 0.6, 0.6, 0.9])  # ties across the 2-bin median
+    y = np.array([0, 1, 1, 0, 0, 1])
+    ref = ECE(bins=2, equal_intervals=False).measure(p, y)
+    assert M.expected_calibration_error(p, y, n_bins=2, binning="quantile") == pytest.approx(ref)
+
+
+def test_adaptive_ece_is_row_order_invariant():
+    p = np.array([0.2, 0.6, 0.6, 0.6, 0.6, 0.9])
+    y = np.array([0, 1, 1, 0, 0, 1])
+    rng = np.random.default_rng(0)
+    for _, probs, labels in _tied_and_untied(4):
+        want = M.expected_calibration_error(probs, labels, n_bins=15, binning="quantile")
+        for _ in range(20):
+            perm = rng.permutation(len(labels))
+            got = M.expected_calibration_error(probs[perm], labels[perm], n_bins=15,
+                                               binning="quantile")
+            assert got == pytest.approx(want, abs=1e-12)
+    values = {round(M.expected_calibration_error(p[s], y[s], n_bins=2, binning="quantile"), 12)
+              for s in (rng.permutation(6) for _ in range(20))}
+    assert values == {round(1 / 12, 12)}  # bins {0.2}, {0.6 x4, 0.9}: 0.2/6 + 5|0.66-0.6|/6
+    cw = {round(M.classwise_ece(probs[s], labels[s], n_bins=7, binning="quantile"), 12)
+          for s in (rng.permutation(len(labels)) for _ in range(5))}
+    assert len(cw) == 1
 
 
 def test_classwise_ece_hand_value():

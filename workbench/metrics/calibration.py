@@ -12,8 +12,10 @@ Conventions, decided once:
   two-class matrix [1 - p, p], so binary Brier is 2x sklearn's ``brier_score_loss``.
 * Uniform bins are (lo, hi]; confidence 0 goes to the first bin and exactly 1.0 to the LAST
   bin (torchmetrics' [lo, hi) puts 1.0 in a hidden extra bin: its issue 3510). Away from
-  bin edges the two agree. Quantile ("adaptive", equal-mass) bins split the confidences
-  sorted by value into ``n_bins`` runs of equal size (+-1); empty bins carry no weight.
+  bin edges the two agree. Quantile ("adaptive", equal-mass) bins have edges at the
+  k/n_bins quantiles of the confidences (numpy's linear interpolation) and are [lo, hi), the
+  last one closed, as netcal's ``ECE(equal_intervals=False)``: equal mass up to ties, which
+  always share a bin, so the value never depends on row order; empty bins carry no weight.
 * norm "l1" = sum_b (n_b/N)|acc_b - conf_b|, "l2" = sqrt(sum_b (n_b/N) gap_b^2) (= torchmetrics'
   RMSCE, without debiasing), "max" = MCE = max over non-empty bins.
 
@@ -103,10 +105,11 @@ def _bin_index(conf: np.ndarray, n_bins: int, binning: str) -> np.ndarray:
     if binning == "uniform":  # (lo, hi]; 0 -> first bin, 1.0 -> last bin
         edges = np.arange(n_bins + 1) / n_bins  # k/n correctly rounded: 0.3 is in (0.2, 0.3]
         return np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)
-    order = np.argsort(conf, kind="stable")  # equal-mass: rank -> bin
-    idx = np.empty(conf.shape[0], dtype=np.int64)
-    idx[order] = np.arange(conf.shape[0]) * n_bins // conf.shape[0]
-    return idx
+    # equal-mass: edges at the k/n_bins quantiles (linear interpolation, as netcal), bins
+    # [lo, hi), last bin closed. Binning by value, not by rank, so tied confidences always
+    # share a bin and the result does not depend on row order.
+    edges = np.quantile(conf, np.linspace(0.0, 1.0, n_bins + 1))
+    return np.searchsorted(edges[1:-1], conf, side="right")
 
 
 def _bins(conf, hit, n_bins, binning) -> pd.DataFrame:
