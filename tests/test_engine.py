@@ -4,8 +4,11 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 import workbench as wb
+from workbench import cli
+from workbench.batched import compatibility_key
 from workbench.run import HISTORY_COLUMNS, WEIGHT_COLUMNS
 
 CLASSIFICATION_KEYS = {"accuracy", "balanced_accuracy", "macro_f1", "worst_group_accuracy",
@@ -118,6 +121,49 @@ def test_divergence_is_reported_not_raised():
     assert isinstance(run.diverged_step, int) and run.diverged_step >= 0
     assert "diverged" in run.message and str(run.diverged_step) in run.message
     assert run.summary == {}
+
+
+@pytest.mark.parametrize("scheme", ["linupper", "kl_dro", "group_dro"])
+def test_diverging_losses_are_divergence_even_when_weights_follow_them(scheme):
+    """Weights computed from inf/NaN losses are not finite either: still divergence."""
+    cfg = wb.RunConfig(dataset="noisy_regression", optimizer="sgd", lr=10.0, epochs=5,
+                       model="linear", scheme=scheme)
+    run = wb.train(cfg)
+    assert run.status == "diverged" and "training diverged" in run.message
+
+
+def nan_weights_from(step):
+    def weights(self, losses, batch, state, info):
+        w = torch.ones_like(losses)
+        return w * float("nan") if batch.step >= step else w
+    return weights
+
+
+@pytest.mark.parametrize("path", ["engine", "batched", "store", "cli"])
+def test_non_finite_weights_are_a_scheme_error_not_divergence(monkeypatch, tmp_path, capsys,
+                                                              path):
+    monkeypatch.setattr(wb.SCHEMES.get("linupper"), "weights", nan_weights_from(3))
+    cfg = wb.RunConfig(scheme="linupper", **FAST)
+    message = "scheme 'linupper' produced non-finite weights at step 3 from finite losses"
+    if path == "cli":
+        argv = ["run", "--dataset", "blobs2d", "--scheme", "linupper", "--epochs", "1",
+                "--no-store"]
+        assert cli.main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {message}") and err.count("\n") == 1
+        return
+    with pytest.raises(wb.SchemeError, match=message):
+        if path == "engine":
+            wb.train(cfg)
+        elif path == "batched":
+            runs = [cfg.replace(scheme="uniform"), cfg]
+            assert len({compatibility_key(c) for c in runs}) == 1  # trained as replicas
+            wb.train_many(runs)
+        else:
+            wb.RunStore(tmp_path).train(cfg)
+    if path == "store":  # the row says why, not 'running' or 'diverged'
+        row = wb.RunStore(tmp_path).list().iloc[0]
+        assert row["status"] == "failed" and message in row["message"]
 
 
 def test_batch_larger_than_data_is_a_clear_error():

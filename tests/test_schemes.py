@@ -276,6 +276,60 @@ def test_group_dro_adjustment_and_weights():
     assert total.item() == pytest.approx(0.2 * 1.5 + 0.8 * 4.0, rel=1e-5)
 
 
+def authors_group_dro(batches, n_groups, eta):
+    """Sagawa et al.'s loss.py (compute_group_avg + compute_robust_loss, adj = 0), float32:
+    absent groups have group_loss 0; q <- q exp(eta group_loss) / sum; objective
+    group_loss @ q."""
+    q = torch.full((n_groups,), 1.0 / n_groups)
+    out = []
+    for losses, g in batches:
+        group_map = (g == torch.arange(n_groups).unsqueeze(1)).float()
+        count = group_map.sum(1)
+        group_loss = group_map @ losses / (count + (count == 0).float())
+        q = q * torch.exp(eta * group_loss)
+        q = q / q.sum()
+        out.append((q.clone(), float(group_loss @ q)))
+    return out
+
+
+def test_group_dro_follows_the_authors_loss_py():
+    gen = torch.Generator().manual_seed(0)
+    info = make_info("regression", y=torch.zeros(40), g=torch.arange(40) % 4, n_groups=4)
+    batches = [(torch.rand(16, generator=gen) * 3, torch.randint(0, 4, (16,), generator=gen))
+               for _ in range(30)]
+    scheme = wb.SCHEMES.create("group_dro", eta=0.1)
+    state = scheme.init_state(info)
+    for step, ((losses, g), (q_ref, obj_ref)) in enumerate(
+            zip(batches, authors_group_dro(batches, 4, 0.1))):
+        batch = Batch(torch.arange(16), torch.zeros(16), g, torch.zeros(16), step, 4, 1)
+        state = scheme.update(losses, batch, state, info)
+        np.testing.assert_allclose(state["q"].numpy(), q_ref.numpy(), rtol=1e-5, atol=2e-7)
+        if bool((batch.group_counts > 0).all()):  # all present: mean(w l) = sum_g q_g lbar_g
+            w = scheme.weights(losses, batch, state, info)
+            assert float(scheme.objective(losses, w, None, batch)) == pytest.approx(obj_ref,
+                                                                                   rel=1e-5)
+
+
+def test_group_dro_q_never_underflows_to_zero():
+    """eta = 1e6: q of the groups that are not the worst underflows to exactly 0 without a
+    clamp; ours stops at the smallest normal float, and a batch holding only such a group
+    still gets finite weights of mean 1 (before: 0 / 0 = NaN)."""
+    info = make_info("regression", y=torch.zeros(8), g=torch.arange(8) % 2, n_groups=2)
+    losses, g = torch.tensor([1.0, 2.0]), torch.tensor([0, 1])
+    scheme = wb.SCHEMES.create("group_dro", eta=1e6)
+    batch = Batch(torch.arange(2), torch.zeros(2), g, torch.zeros(2), 0, 2, 1)
+    q = scheme.update(losses, batch, scheme.init_state(info), info)["q"]
+    # loss.py multiplies by exp(eta l) = inf and gets NaN; in log space q_0 = 1 / (1 + e^1e6)
+    # is 0 in any float: ours is clamped to the smallest normal float32 instead
+    assert torch.isnan(authors_group_dro([(losses, g)], 2, 1e6)[0][0]).all()
+    assert float(q[0]) == torch.finfo(torch.float32).tiny and float(q[1]) == 1.0
+    only0 = Batch(torch.arange(3), torch.zeros(3), torch.zeros(3).long(), torch.zeros(3), 1, 2, 1)
+    w = scheme.weights(torch.ones(3), only0, {"q": q}, info)
+    assert torch.equal(w, torch.ones(3))
+    q2 = scheme.update(torch.ones(3), only0, {"q": q}, info)["q"]  # and it can recover
+    assert torch.isfinite(q2).all() and float(q2.min()) > 0
+
+
 # ---------------------------------------------------------------- static schemes
 
 

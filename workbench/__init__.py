@@ -23,10 +23,12 @@ from .engine import train
 from .models import MODELS
 from .run import Run
 from .schemes import SCHEMES
+from .step_check import SchemeError
 from .store import RunStore
 from .sweep import Sweep, sweep
 
 __all__ = ["DATASETS", "MODELS", "SCHEMES", "TRANSFORMS", "Callback", "Comparison",
-           "FunctionProgress", "Run", "RunConfig", "RunStore", "StepRecord", "TqdmProgress",
+           "FunctionProgress", "Run", "RunConfig", "RunStore", "SchemeError", "StepRecord",
+           "TqdmProgress",
            "Sweep", "compare", "metrics", "store", "sweep", "train", "train_many"]
 __version__ = "0.1.0"

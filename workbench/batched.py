@@ -42,6 +42,7 @@ from .finish import finish_run
 from .run import Run
 from .schemes import SCHEMES, Batch, Scheme, per_sample_loss
 from .stacked_forward import predict_all, stacked_forward
+from .step_check import check_weights, step_ok
 
 PER_REPLICA = ("scheme", "scheme_params", "seed")
 
@@ -152,9 +153,10 @@ def train_batched(configs: list[RunConfig], callbacks: list[Callback] | tuple = 
                     s.objective(losses[r], w[r], out[r], Batch(idx[r], y[r], g[r],
                                 outs[r], step, data.n_groups, infos[r].n_classes))
                     for r, s in enumerate(schemes)])
-            finite = torch.isfinite(objectives).tolist()
+            finite = step_ok(objectives, w).tolist()
             for r in alive:
                 if not finite[r]:
+                    check_weights(schemes[r], detached[r], w[r], step)  # a scheme fault raises
                     status[r], diverged[r] = "diverged", step
             alive = [r for r in alive if finite[r]]
             if not alive:

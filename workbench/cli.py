@@ -239,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UserError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except wb.SchemeError as err:  # not the user's input, but no traceback either
+        print(f"error: {err}", file=sys.stderr)
+        return 1
 
 
 def _split_schemes(text: str) -> list[str]:

@@ -3,7 +3,8 @@
 Data live on the device as tensors; a step indexes them, computes per-sample losses,
 lets the scheme update its state and weight the losses, and steps the optimiser.
 Recording and progress are callbacks (minGPT). A non-finite objective stops the run
-and marks it ``diverged`` at that step instead of crashing.
+and marks it ``diverged`` at that step instead of crashing; non-finite weights from
+finite losses are the scheme's fault and raise ``SchemeError`` (``step_check``).
 
 Multi-stage schemes (JTT, DoReMi, data pruning) define ``prepare(ctx, state)`` and call
 ``ctx.fit(...)`` for their earlier stages; every stage's records end up in the one run
@@ -32,6 +33,7 @@ from .finish import finish_run
 from .recording import Recorder
 from .run import Run
 from .schemes import SCHEMES, Batch
+from .step_check import check_weights, step_ok
 
 
 def train(config: RunConfig, callbacks: list[Callback] | tuple = (), progress: bool = False) -> Run:
@@ -79,7 +81,8 @@ def fit(ctx: TrainingContext, scheme, state, epochs: int, seed: int,
             state = scheme.update(losses.detach(), batch, state, info)
             w = scheme.weights(losses.detach(), batch, state, info)
             objective = scheme.objective(losses, w, out, batch)
-            if not bool(torch.isfinite(objective)):
+            if not bool(step_ok(objective, w)):
+                check_weights(scheme, losses.detach(), w, step)  # a scheme fault raises
                 status, diverged_step = "diverged", step
                 break
             opt.zero_grad(set_to_none=True)

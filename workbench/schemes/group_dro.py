@@ -41,7 +41,10 @@ class GroupDRO(Scheme):
     Our choices: absent groups are not updated (the authors' code adds the adjustment to
     them too); q covers all G groups, including groups empty in the training set; a group
     whose batch loss is non-finite is not updated at that step (the engine stops such a run
-    as diverged anyway).
+    as diverged anyway); q_g is clamped at the smallest normal float (1.2e-38 in float32)
+    after each update. Without the clamp a large eta underflows q_g to exactly 0, where it
+    stays (log 0 = -inf), and a batch holding only group g would get weights 0 / 0. The
+    clamp changes q only where the authors' float32 q is below 1.2e-38.
 
     Example:
         >>> GroupDRO(eta=0.1, adjustment=1.0).params()
@@ -82,12 +85,17 @@ class GroupDRO(Scheme):
             step = step + self.adjustment / info.group_counts.to(q).clamp_min(1).sqrt()
         # absent groups, and a group with a non-finite batch loss, are not updated
         step = step.nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)
-        return {**state, "q": torch.log(q).add_(step, alpha=self.eta).softmax(0)}
+        q = torch.log(q).add_(step, alpha=self.eta).softmax(0)
+        # a q_g that underflows to 0 would stay 0 for good (log 0 = -inf) and leave a batch
+        # of only group g with no weight at all: keep q_g >= the smallest normal float
+        return {**state, "q": q.clamp_min_(torch.finfo(q.dtype).tiny)}
 
     def weights(self, losses: torch.Tensor, batch: Batch, state: State,
                 info: TrainInfo) -> torch.Tensor:
         q = state["q"]
         if q.dtype != losses.dtype:
             q = q.to(losses.dtype)
-        w = (q / counts_in(batch, q))[batch.g]  # q_g / m_g (m_g >= 1 for groups in the batch)
-        return w.div_(w.sum()).mul_(w.numel())  # batch mean 1
+        # w_i = B (q_g / m_g) / sum_j (q_gj / m_gj), as a softmax of log(q_g / m_g): q_g may
+        # be as small as 1e-38, whose quotient by m_g the plain division would leave subnormal
+        log_w = q.clamp_min(torch.finfo(q.dtype).tiny).log().sub_(counts_in(batch, q).log())
+        return log_w[batch.g].softmax(0).mul_(batch.g.numel())  # batch mean 1
