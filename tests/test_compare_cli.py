@@ -96,6 +96,11 @@ def test_cli_compare_json():
     (("compare", "--seeds", "a,b"), "--seeds expects comma-separated integers"),
     (("run", "--scheme-param", "r"), "expects key=value"),
     (("run", "--no-such-flag"), "unrecognized arguments"),
+    (("run", "--scheme", "cvar", "--scheme-param", "alpha=1e-40"),
+     "cvar alpha = 1e-40 is outside what float32 training can represent (1/alpha overflows "
+     "float32); allowed: [1.18e-38, 1]"),
+    (("compare", "--schemes", "uniform;kl_dro:lam=1e39"),
+     "kl_dro lam = 1e+39 is outside what float32 training can represent"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(args, expected):
     out = cli(*args)

@@ -4,6 +4,7 @@ each scheme's formula against values computed by hand (REFERENCE.md sections 1-4
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -495,3 +496,64 @@ BAD = [
 def test_bad_hyper_parameters(name, params, message):
     with pytest.raises(ValueError, match=message):
         wb.SCHEMES.create(name, **params)
+
+
+TINY_RANGE = r"allowed: \[1\.18e-38, 3\.4e\+38\]"
+FLOAT32 = [  # values float32 training cannot represent (before: silent uniform or NaN)
+    ("cvar", "alpha", 1e-40, r"1/alpha overflows float32\); allowed: \[1\.18e-38, 1\]"),
+    ("kl_dro", "lam", 1e-40, TINY_RANGE),
+    ("kl_dro", "lam", 1e39, TINY_RANGE),
+    ("linupper", "r", 1e-40, TINY_RANGE),
+    ("extremes", "r", 3.5e38, TINY_RANGE),
+    ("quadratic", "delta", 1e-20, r"allowed: \[1\.08e-19, 1\.84e\+19\]"),
+    ("linupper", "delta", 1e20, r"allowed: \[1\.08e-19, 1\.84e\+19\]"),
+    ("focal", "gamma", 1e39, r"allowed: \[0, 3\.4e\+38\]"),
+    ("group_dro", "eta", 1e39, r"allowed: \[0, 3\.4e\+38\]"),
+    ("group_dro", "adjustment", 1e39, r"allowed: \[0, 3\.4e\+38\]"),
+    ("logit_adjustment", "tau", 1e39, r"allowed: \[0, 3\.4e\+38\]"),
+    ("doremi", "eta", 1e39, r"allowed: \[0, 3\.4e\+38\]"),
+]
+
+
+@pytest.mark.parametrize("name,field,value,allowed", FLOAT32)
+def test_values_float32_cannot_represent_are_rejected(name, field, value, allowed):
+    with pytest.raises(ValueError, match=f"{name} {field} = {re.escape(repr(value))} is "
+                                         f"outside what float32 training can represent .*"
+                                         f"{allowed}"):
+        wb.SCHEMES.create(name, **{field: value})
+
+
+def test_extreme_values_in_range_keep_their_meaning():
+    """At the ends of the allowed ranges the weights are the formula's limit, not uniform."""
+    tiny = torch.finfo(torch.float32).tiny
+    losses, batch, info = small_batch([0.1, 3.0, 2.0, 0.5])
+    top = [0.0, 4.0, 0.0, 0.0]  # all weight on the largest loss
+    for name, params in [("cvar", {"alpha": tiny}), ("kl_dro", {"lam": tiny}),
+                         ("linupper", {"r": tiny, "delta": 1.8e19})]:
+        w = wb.SCHEMES.create(name, **params).weights(losses, batch, {}, info)
+        assert w.tolist() == (top if name != "linupper" else [0.0, 2.0, 2.0, 0.0]), name
+    big = wb.SCHEMES.create("kl_dro", lam=1e-37).weights(losses * 1e3, batch, {}, info)
+    assert big.tolist() == top  # l / lam would overflow: (l - max l) / lam does not
+    # focal at gamma = 1e10: all weight on the least confident sample (was: uniform)
+    logits = torch.tensor([[3.0, 0.0], [1.0, 0.0], [0.0, 0.0], [0.0, 2.0]])
+    info_c = make_info(y=torch.zeros(4).long(), n_classes=2)
+    b = Batch(torch.arange(4), torch.zeros(4).long(), torch.zeros(4).long(), logits, 0, 2, 2)
+    w = wb.SCHEMES.create("focal", gamma=1e10).weights(torch.zeros(4), b, {}, info_c)
+    assert w.tolist() == [0.0, 0.0, 0.0, 4.0]
+    w2 = wb.SCHEMES.create("focal", gamma=2.0).weights(torch.zeros(4), b, {}, info_c)
+    factor = (1 - torch.softmax(logits, 1)[:, 0]) ** 2
+    np.testing.assert_allclose(w2.numpy(), (factor / factor.mean()).numpy(), rtol=1e-5)
+    # Group DRO and DoReMi with eta = 1e38: eta l overflows float32; q/alpha go to the
+    # worst group instead of NaN (Group DRO) or staying frozen (DoReMi)
+    from workbench.schemes.doremi import DoReMiProxy
+
+    g = torch.tensor([0, 1, 0, 1])
+    hard0 = torch.tensor([10.0, 1.0, 10.0, 1.0])
+    b = Batch(torch.arange(4), torch.zeros(4), g, torch.zeros(4), 0, 2, 1)
+    info_g = make_info("regression", y=torch.zeros(8), g=torch.arange(8) % 2, n_groups=2)
+    dro = wb.SCHEMES.create("group_dro", eta=1e38)
+    q = dro.update(hard0, b, dro.init_state(info_g), info_g)["q"]
+    assert q.tolist() == [1.0, tiny]
+    proxy = DoReMiProxy(eta=1e38)
+    alpha = proxy.update(hard0, b, proxy.init_state(info_g), info_g)["alpha"]
+    assert alpha[0] > 0.999 and alpha[1] < 1e-3

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from ..registry import check
 from .base import SCHEMES, Scheme, TrainInfo
+from .float32 import HUGE, check_float32
 
 
 def log_priors(info: TrainInfo) -> torch.Tensor:
@@ -64,6 +65,8 @@ class LogitAdjustment(Scheme):
         check(isinstance(self.tau, (int, float)) and not isinstance(self.tau, bool)
               and 0 <= self.tau < float("inf"),
               f"logit_adjustment tau must be a finite number >= 0, got {self.tau!r}")
+        check_float32("logit_adjustment", "tau", self.tau, 0.0, HUGE,
+                      "tau log pi is added to float32 logits")
 
     def loss(self, outputs: torch.Tensor, y: torch.Tensor, info: TrainInfo) -> torch.Tensor:
         check(info.task == "classification",

@@ -30,6 +30,7 @@ import torch
 
 from ..registry import check
 from .base import SCHEMES, Batch, Scheme, State, TrainInfo, counts_in, normalise, per_sample_loss
+from .float32 import HUGE, TINY, check_float32
 from .jtt import check_fraction, stage_epochs
 
 PAPER = ("Xie et al., DoReMi: Optimizing Data Mixtures Speeds Up Language Model Pretraining, "
@@ -47,6 +48,8 @@ def check_number(field: str, value: object, low: float, high: float | None = Non
     check(isinstance(value, (int, float)) and not isinstance(value, bool)
           and low <= value < float("inf") and (high is None or value <= high),
           f"doremi {field} must be a finite number {allowed}, got {value!r}")
+    check_float32("doremi", field, value, low, HUGE if high is None else high,
+                  "alpha is updated in float32")
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,9 @@ class DoReMiProxy(Scheme):
     alpha = (1 - c) alpha' + c u. ``weights``: w_i = alpha_{g_i} B / m_{g_i}, as Group DRO
     (the model minimises sum_g alpha_g lbar_g: the domain's plain loss, weighted, as in the
     authors' code). Our choices: u and alpha's start are uniform over the domains present
-    in the training set; a batch with a non-finite loss leaves alpha unchanged.
+    in the training set; a batch with a non-finite loss leaves alpha unchanged; eta lambda
+    is clamped at the largest float32 and alpha (of domains with training samples) at the
+    smallest normal one, so a large eta, or smoothing 0, never freezes or zeroes alpha.
 
     Example:
         >>> DoReMiProxy(eta=0.5).params()
@@ -93,12 +98,15 @@ class DoReMiProxy(Scheme):
         ref = state["ref_loss"].to(alpha.device)[batch.idx.to(alpha.device)]
         excess = (losses.detach().to(alpha.device, alpha.dtype) - ref).clamp_min(0)
         sums = torch.zeros_like(alpha).index_add_(0, batch.g.long().to(alpha.device), excess)
-        step = self.eta * sums / counts_in(batch, alpha).clamp_min(1)
-        if not torch.isfinite(step).all():
+        if not torch.isfinite(sums).all():  # a non-finite loss: alpha unchanged
             return dict(state)
+        # eta lambda may overflow float32 for finite eta and losses: clamped (log alpha <= 0
+        # keeps the softmax finite); alpha clamped at the smallest normal float, as Group DRO
+        step = (self.eta * sums / counts_in(batch, alpha).clamp_min(1)).clamp_(max=HUGE)
         u = domain_prior(info).to(alpha.device)
         new = torch.softmax(torch.log(alpha) + step, dim=0)
         new = (1 - self.smoothing) * new + self.smoothing * u
+        new = torch.where(u > 0, new.clamp(min=TINY), new)  # empty domains keep 0
         return {**state, "alpha": new, "alpha_sum": state["alpha_sum"] + new.double(),
                 "updates": state["updates"] + 1}
 

@@ -24,7 +24,8 @@ import torch
 import torch.nn.functional as F
 
 from ..registry import check
-from .base import SCHEMES, Batch, Scheme, State, TrainInfo, normalise
+from .base import SCHEMES, Batch, Scheme, State, TrainInfo
+from .float32 import HUGE, check_float32
 
 VARIANTS = ("true", "detached")
 
@@ -49,7 +50,10 @@ class Focal(Scheme):
     (the loss shrinks as the model grows confident, as in the paper) and the ``weights``
     argument is ignored. With ``variant="detached"`` the objective is the default
     mean_i(w_i CE_i) with the normalised weights: a different method (our naming).
-    Classification only. 1 - p_t is computed as |expm1(log p_t)| for precision.
+    Classification only. 1 - p_t is computed as |expm1(log p_t)| for precision, and the
+    weights as B softmax(gamma log(1 - p_t)), so a large gamma gives the hardest samples
+    the weight instead of underflowing every factor to 0 (which fell back to uniform);
+    gamma above 3.4e38 (float32 inf) is rejected.
 
     Example:
         >>> Focal(gamma=1.0, variant="detached").params()
@@ -67,14 +71,21 @@ class Focal(Scheme):
         check(isinstance(self.gamma, (int, float)) and not isinstance(self.gamma, bool)
               and 0 <= self.gamma < float("inf"),
               f"focal gamma must be a finite number >= 0, got {self.gamma!r}")
+        check_float32("focal", "gamma", self.gamma, 0.0, HUGE, "gamma is a float32 exponent")
         check(self.variant in VARIANTS,
               f"focal variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}")
 
     def weights(self, losses: torch.Tensor, batch: Batch, state: State,
                 info: TrainInfo) -> torch.Tensor:
         log_pt = _log_pt(batch.outputs.detach(), batch.y)
-        factor = torch.expm1(log_pt).abs().pow(float(self.gamma))
-        return normalise(factor).to(losses.device).detach()
+        if self.gamma == 0:
+            return torch.ones_like(losses)
+        # B softmax(gamma log(1 - p_t)) = (1 - p_t)^gamma rescaled to mean 1, without the
+        # underflow of (1 - p_t)^gamma to 0 for every sample at large gamma
+        log_factor = torch.expm1(log_pt).abs().log().mul_(float(self.gamma))
+        if not bool(torch.isfinite(log_factor.max())):  # every p_t == 1 (or NaN outputs)
+            return torch.ones_like(losses)
+        return log_factor.softmax(0).mul_(log_factor.numel()).to(losses.device)
 
     def objective(self, losses: torch.Tensor, weights: torch.Tensor, outputs: torch.Tensor,
                   batch: Batch) -> torch.Tensor:

@@ -23,6 +23,7 @@ import torch
 
 from ..registry import check
 from .base import SCHEMES, Batch, Scheme, State, TrainInfo, counts_in
+from .float32 import HUGE, check_float32
 
 
 @SCHEMES.register("group_dro")
@@ -67,6 +68,7 @@ class GroupDRO(Scheme):
             check(isinstance(value, (int, float)) and not isinstance(value, bool)
                   and 0 <= value < float("inf"),
                   f"group_dro {field} must be a finite number >= 0, got {value!r}")
+            check_float32("group_dro", field, value, 0.0, HUGE, "q is updated in float32")
 
     def init_state(self, info: TrainInfo) -> State:
         check(info.n_groups >= 1, f"group_dro needs at least one group, got {info.n_groups}")
@@ -84,8 +86,10 @@ class GroupDRO(Scheme):
         if self.adjustment:
             step = step + self.adjustment / info.group_counts.to(q).clamp_min(1).sqrt()
         # absent groups, and a group with a non-finite batch loss, are not updated
-        step = step.nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)
-        q = torch.log(q).add_(step, alpha=self.eta).softmax(0)
+        step = step.nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0).mul_(self.eta)
+        # eta l can overflow float32 for finite eta and l: the largest float keeps softmax
+        # finite (log q <= 0) and still puts all of q on that group
+        q = torch.log(q).add_(step.clamp_(max=HUGE)).softmax(0)
         # a q_g that underflows to 0 would stay 0 for good (log 0 = -inf) and leave a batch
         # of only group g with no weight at all: keep q_g >= the smallest normal float
         return {**state, "q": q.clamp_min_(torch.finfo(q.dtype).tiny)}

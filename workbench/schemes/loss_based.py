@@ -30,6 +30,7 @@ import torch
 
 from ..registry import check
 from .base import SCHEMES, Batch, Scheme, State, TrainInfo, normalise
+from .float32 import HUGE, TINY, check_float32
 
 _PAPER_SOW = ("Sow et al., Dynamic Loss-Based Sample Reweighting for Improved Large Language "
               "Model Pretraining, ICLR 2025 (arXiv 2502.06733)")
@@ -52,7 +53,9 @@ class SowScheme(Scheme):
     ``step < burn_in * total_steps`` (the authors use 1,000 steps of 20k; a fraction here
     is our choice so that it scales with the run length). Also ours: losses whose range
     is below 1e-6 of max |l| (float rounding) count as equal and give uniform weights, as
-    min-max normalisation would otherwise blow rounding noise up to the full weight range.
+    min-max normalisation would otherwise blow rounding noise up to the full weight range;
+    delta must lie in [1.1e-19, 1.8e19] and r in [1.2e-38, 3.4e38] (what float32 holds:
+    quadratic divides by delta^2, the softmax by r), other values are rejected.
     """
 
     delta: float = 1.0
@@ -67,6 +70,9 @@ class SowScheme(Scheme):
                   f"{name} {field} must be a finite number > 0, got {value!r}")
         check(_is_number(self.burn_in) and 0 <= self.burn_in < 1,
               f"{name} burn_in must be a fraction of training in [0, 1), got {self.burn_in!r}")
+        check_float32(name, "r", self.r, TINY, HUGE, "the weights divide by r")
+        check_float32(name, "delta", self.delta, TINY**0.5, HUGE**0.5,
+                      "quadratic divides by delta^2, which must be a normal float32")
 
     def strategy(self, h: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -82,9 +88,11 @@ class SowScheme(Scheme):
         span = hi - lo
         if not (span > _EQUAL_RTOL * max(abs(hi), abs(lo)) and span < float("inf")):
             return torch.ones_like(losses)  # equal losses (up to rounding) or non-finite
-        h = losses.mul(2 * self.delta / span).sub_(self.delta * (hi + lo) / span)
-        f = self.strategy(h.clamp_(-self.delta, self.delta))  # a new tensor: scaled in place
-        return f.mul_(1.0 / self.r).softmax(0).mul_(B)  # softmax sums to 1: mean 1
+        # (2l - hi - lo) / span is in [-1, 1] before delta scales it, and the softmax input
+        # f - max f <= 0 is divided by r: no overflow for any delta and r in range
+        h = losses.mul(2.0).sub_(hi + lo).div_(span).clamp_(-1.0, 1.0).mul_(self.delta)
+        f = self.strategy(h)  # a new tensor: changed in place below
+        return f.sub_(f.max()).div_(self.r).softmax(0).mul_(B)  # softmax sums to 1: mean 1
 
 
 @SCHEMES.register("linupper")
@@ -156,9 +164,10 @@ class KLDRO(Scheme):
     The closed-form worst case of max_w sum_i w_i l_i - lam KL(w || uniform): higher loss,
     exponentially more weight; lam -> inf is uniform, lam -> 0 puts all weight on the
     largest loss. Unlike the Sow et al. schemes the raw losses are used, so the weights
-    depend on the loss scale. Our choices: default lam = 1, no clipping; the softmax
-    subtracts the batch maximum, so the weights stay finite for any finite loss; a batch
-    with a non-finite loss gets uniform weights.
+    depend on the loss scale. Our choices: default lam = 1, no clipping; the batch maximum
+    is subtracted before dividing by lam, so the weights stay finite for any finite loss
+    and any lam in [1.2e-38, 3.4e38] (the float32 range; other values are rejected); a
+    batch with a non-finite loss gets uniform weights.
 
     Example:
         >>> KLDRO(lam=0.5).params()
@@ -173,10 +182,12 @@ class KLDRO(Scheme):
     def __post_init__(self) -> None:
         check(_is_number(self.lam) and self.lam > 0,
               f"kl_dro lam must be a number > 0, got {self.lam!r}")
+        check_float32("kl_dro", "lam", self.lam, TINY, HUGE, "the weights divide by lam")
 
     def weights(self, losses: torch.Tensor, batch: Batch, state: State,
                 info: TrainInfo) -> torch.Tensor:
-        z = losses.detach() / self.lam
-        if not torch.isfinite(z).all():
-            return torch.ones_like(z)
-        return normalise(torch.softmax(z - z.max(), dim=0))
+        losses = losses.detach()
+        if not torch.isfinite(losses).all():
+            return torch.ones_like(losses)
+        # (l - max l) / lam <= 0: no overflow for small lam (l / lam first would be inf)
+        return normalise(torch.softmax((losses - losses.max()) / self.lam, dim=0))

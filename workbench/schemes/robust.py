@@ -25,6 +25,7 @@ import torch
 
 from ..registry import check
 from .base import SCHEMES, Batch, Scheme, State, TrainInfo, normalise
+from .float32 import TINY, check_float32
 
 _TIE_RTOL = 1e-6  # losses this close (relative to max |l|) to the cut-off count as tied
 
@@ -62,7 +63,8 @@ class CVaR(Scheme):
     choices: the exact CVaR gives the sample at the cut-off a fractional weight when
     alpha B is not an integer; we round k up instead (at least one sample). Samples tied
     at the cut-off share the remaining weight equally (so equal losses give uniform
-    weights); a batch with a non-finite loss gets uniform weights.
+    weights); a batch with a non-finite loss gets uniform weights; alpha below 1.2e-38 is
+    rejected (1/alpha would overflow float32 and the weights would fall back to uniform).
 
     Example:
         >>> CVaR(alpha=0.1).params()
@@ -79,6 +81,7 @@ class CVaR(Scheme):
         check(isinstance(self.alpha, (int, float)) and not isinstance(self.alpha, bool)
               and 0 < self.alpha <= 1,
               f"cvar alpha must be a fraction in (0, 1], got {self.alpha!r}")
+        check_float32("cvar", "alpha", self.alpha, TINY, 1.0, "1/alpha overflows float32")
 
     def weights(self, losses: torch.Tensor, batch: Batch, state: State,
                 info: TrainInfo) -> torch.Tensor:
