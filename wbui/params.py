@@ -31,6 +31,8 @@ PARAM_HELP = {
     "eta": "Step size of the exponentiated-gradient ascent on the group weights q.",
     "adjustment": "Generalisation adjustment C: adds C / sqrt(n_g) to group g's loss in "
                   "the q update.",
+    "features": "Domain classifier inputs: 'quadratic' adds second-order terms (exact for "
+                "Gaussian inputs), 'linear' does not, 'auto' picks by held-out log loss.",
     "tau": "Sampling temperature: 1 natural sampling, large tau class-balanced.",
     "ratio": "Largest / smallest class size (>= 1).",
     "mu": "Fraction of classes that become minority classes, in (0, 1).",
