@@ -86,10 +86,10 @@ class GroupDRO(Scheme):
         if self.adjustment:
             step = step + self.adjustment / info.group_counts.to(q).clamp_min(1).sqrt()
         # absent groups, and a group with a non-finite batch loss, are not updated
-        step = step.nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0).mul_(self.eta)
+        step = step.nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)
         # eta l can overflow float32 for finite eta and l: the largest float keeps softmax
-        # finite (log q <= 0) and still puts all of q on that group
-        q = torch.log(q).add_(step.clamp_(max=HUGE)).softmax(0)
+        # finite and still puts all of q on that group
+        q = torch.log(q).add_(step, alpha=self.eta).clamp_(max=HUGE).softmax(0)
         # a q_g that underflows to 0 would stay 0 for good (log 0 = -inf) and leave a batch
         # of only group g with no weight at all: keep q_g >= the smallest normal float
         return {**state, "q": q.clamp_min_(torch.finfo(q.dtype).tiny)}
