@@ -24,7 +24,7 @@ import torch
 
 from ..metrics.weights import effective_sample_size
 from ..registry import check
-from .base import SCHEMES, Batch, Scheme, State, TrainInfo, normalise
+from .base import SCHEMES, Batch, Scheme, State, TrainInfo, mean_one_over_train
 
 
 def density_ratio(X_train: np.ndarray, X_test: np.ndarray, C: float = 1.0,
@@ -60,8 +60,10 @@ class ImportanceWeighting(Scheme):
     (label 1), and stores w(x_i) = (n_tr / n_te) P(test | x_i) / P(train | x_i), clipped
     to [0, clip], for every training sample as ``state["table"]`` (N,). Only the test
     split's unlabelled inputs X are used, never its targets: the transductive covariate-
-    shift setting of the papers. A batch's weights are the table at its samples, rescaled
-    to batch mean 1. ``state["ess"]`` (0-d) is the Kish effective sample size of the whole
+    shift setting of the papers. The table is rescaled once to mean 1 over the training set
+    (the true ratio already has mean 1 under the training distribution) and a batch's
+    weights are the table at its samples: fixed weights, never rescaled per batch.
+    ``state["ess"]`` (0-d) is the Kish effective sample size of the whole
     weight vector as a fraction of N, and ``state["report"]`` = {"ess", "clipped_fraction"}
     (plain floats) for the run's info. Clipping bounds the variance that large ratios bring
     (the concern of Double-Weighting for Covariate Shift Adaptation, Segovia-Martin et al.
@@ -76,6 +78,7 @@ class ImportanceWeighting(Scheme):
     """
 
     uniform_on_equal_losses: ClassVar[bool] = False  # weights depend on inputs, not losses
+    normalisation: ClassVar[str] = "fixed"
     paper: ClassVar[str] = ("Shimodaira, Improving predictive inference under covariate shift "
                             "by weighting the log-likelihood function, 2000; Segovia-Martin "
                             "et al., Double-Weighting for Covariate Shift Adaptation, 2023")
@@ -98,7 +101,8 @@ class ImportanceWeighting(Scheme):
         """Fit the domain classifier on train vs test inputs; fill the weight table."""
         X_tr, X_te = ctx.splits["train"].X, ctx.splits["test"].X
         w, clipped = density_ratio(X_tr.cpu().numpy(), X_te.cpu().numpy(), self.C, self.clip)
-        table = torch.as_tensor(w, dtype=torch.float32, device=X_tr.device)
+        table = mean_one_over_train(torch.as_tensor(w, dtype=torch.float64)).to(
+            device=X_tr.device, dtype=torch.float32)
         ess = effective_sample_size(table)
         return {**state, "table": table, "ess": ess,
                 "report": {"ess": float(ess), "clipped_fraction": clipped}}
@@ -106,4 +110,4 @@ class ImportanceWeighting(Scheme):
     def weights(self, losses: torch.Tensor, batch: Batch, state: State,
                 info: TrainInfo) -> torch.Tensor:
         table = state["table"].to(losses.device)
-        return normalise(table[batch.idx.to(losses.device)]).detach()
+        return table[batch.idx.to(losses.device)].detach()
