@@ -1,6 +1,6 @@
 """The catalogue's simpler schemes against hand values (REFERENCE.md sections 1-4), the
 covariate-shift finding, the duplicates transform, and finding 1 of "Upsample or Upweight?"
-(Wang et al. 2024): the exact full-batch equivalence, and the mini-batch difference.
+(Li et al., NAACL 2025): the exact full-batch equivalence, and the mini-batch difference.
 
 Small trainings run with one torch thread (restored afterwards): on the shared 2-core
 machine two threads were 5-25 times slower."""
@@ -329,7 +329,7 @@ def test_duplicates_transform(dataset):
         wb.TRANSFORMS.create("duplicates", copies=0)
 
 
-# ---------------------------------------------------------------- finding 1: Wang et al. 2024
+# ---------------------------------------------------------------- finding 1: Li et al. (NAACL 2025)
 
 
 def longtail_digits():

@@ -3,7 +3,7 @@
 Why: reweighting is about the groups a plain average hides. The worst group at the end of
 training is what worst-group accuracy reports, so every facet highlights it (thicker line,
 annotation) and shows how it got there: learned late, never learned, or learned then
-forgotten (the over-fitting of up-weighted rare groups that Wang et al. 2024 describe).
+forgotten (the over-fitting of up-weighted rare groups that Li et al. (NAACL 2025) describe).
 
 Example:
     >>> import workbench as wb
