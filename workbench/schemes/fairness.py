@@ -11,9 +11,9 @@ Example:
     >>> from workbench.schemes.base import TrainInfo
     >>> info = TrainInfo("classification", torch.tensor([0, 0, 1, 1]),
     ...                  torch.tensor([0, 0, 0, 1]), n_classes=2, n_groups=2, total_steps=10)
-    >>> FairnessReweighing().init_state(info)["table"]
-    tensor([[0.7500, 1.5000],
-            [0.0000, 0.5000]])
+    >>> FairnessReweighing().init_state(info)["table"]  # cell (1, 0) empty: rescaled to mean 1
+    tensor([[0.8571, 1.7143],
+            [0.0000, 0.5714]])
 """
 
 from __future__ import annotations
