@@ -14,8 +14,8 @@ Example:
     ...                       "ci_low": [0.10, 0.05], "ci_high": [0.14, 0.11], "n": [3, 3]})
     >>> best_schemes(table)  # the intervals [0.10, 0.14] and [0.05, 0.11] overlap
     {}
-    >>> separation(table)["verdict"].iloc[0]
-    'not separated: linupper and uniform overlap'
+    >>> separation(table)[["best", "verdict", "overlaps"]].values.tolist()
+    [['linupper', 'not separated', 'uniform']]
     >>> summary_wide(table).loc["uniform", "ece"]
     '0.120 ± 0.020'
 """
@@ -37,7 +37,7 @@ __all__ = ["best_schemes", "higher_is_better", "metric_dots", "separation", "sum
 DEFAULT_METRICS = ("accuracy", "balanced_accuracy", "worst_group_accuracy", "ece")
 TABLE_COLUMNS = ("scheme", "metric", "mean", "ci_low", "ci_high", "n")
 VERDICT_ROW = "best (95% CIs apart)"
-TIE = 1e-12
+TIE = 1e-9  # relative: means this close are a tie (float noise of equal models)
 
 
 def metric_dots(table: pd.DataFrame, metrics: Sequence[str] = DEFAULT_METRICS) -> go.Figure:
@@ -143,8 +143,10 @@ def separation(table: pd.DataFrame) -> pd.DataFrame:
     *separated* when its interval does not overlap the interval of any other scheme (for
     higher is better: its ci_low > every other ci_high). Without intervals (n = 1), with
     one scheme, with tied means, or for a metric without a direction (a diagnostic) nothing
-    is separated, and ``verdict`` says why. Columns: metric, best, runner_up, separated,
-    verdict (metrics without any finite mean are left out).
+    is separated, and ``verdict`` says why: the best scheme's name when separated, else
+    "not separated" (``overlaps`` lists the schemes whose intervals overlap the best's),
+    "tie", "no interval (n = 1)", "one scheme" or "not ranked". Columns: metric, best,
+    runner_up, separated, verdict, overlaps (metrics without a finite mean are left out).
 
     Example:
         >>> import pandas as pd
@@ -154,7 +156,7 @@ def separation(table: pd.DataFrame) -> pd.DataFrame:
         >>> separation(t)[["best", "separated", "verdict"]].values.tolist()
         [['b', True, 'b']]
     """
-    columns = ["metric", "best", "runner_up", "separated", "verdict"]
+    columns = ["metric", "best", "runner_up", "separated", "verdict", "overlaps"]
     if is_empty(table, ("scheme", "metric", "mean")):
         return pd.DataFrame(columns=columns)
     out = []
@@ -164,26 +166,27 @@ def separation(table: pd.DataFrame) -> pd.DataFrame:
             continue
         higher = higher_is_better(str(metric))
         if higher is None:
-            out.append([metric, None, None, False, "not ranked (no better direction)"])
+            out.append([metric, None, None, False, "not ranked", ""])
             continue
         rows = rows.sort_values("mean", ascending=not higher, kind="stable")
         best, rest = rows.iloc[0], rows.iloc[1:]
         runner = str(rest["scheme"].iloc[0]) if len(rest) else None
         lo, hi = (rows[c].to_numpy(dtype=float) if c in rows else np.full(len(rows), np.nan)
                   for c in ("ci_low", "ci_high"))
+        overlap: list[str] = []
+        first, second = float(best["mean"]), float(rest["mean"].iloc[0]) if runner else 0.0
         if runner is None:
             verdict = "one scheme"
-        elif abs(float(best["mean"]) - float(rest["mean"].iloc[0])) <= TIE:
-            verdict = f"tie: {best['scheme']} and {runner}"
+        elif abs(first - second) <= TIE * max(1.0, abs(first)):
+            verdict = "tie"
         elif not (np.isfinite(lo).all() and np.isfinite(hi).all()):
-            verdict = "not separated: no interval (n = 1)"
+            verdict = "no interval (n = 1)"
         else:
             clear = lo[0] > hi[1:] if higher else hi[0] < lo[1:]
             overlap = list(rest["scheme"].astype(str)[~clear])
-            verdict = (str(best["scheme"]) if not overlap else
-                       f"not separated: {best['scheme']} and {overlap[0]} overlap")
+            verdict = "not separated" if overlap else str(best["scheme"])
         separated = verdict == str(best["scheme"])
-        out.append([metric, str(best["scheme"]), runner, separated, verdict])
+        out.append([metric, str(best["scheme"]), runner, separated, verdict, ", ".join(overlap)])
     return pd.DataFrame(out, columns=columns)
 
 
