@@ -177,9 +177,8 @@ def format_value(key: str, value: float) -> str:
 def clip_interval(key: str, lo: float, hi: float) -> tuple[float, float, bool]:
     """(lo, hi) cut to the metric's range, and whether anything was cut (NaN stays NaN)."""
     m = lookup(key)
-    new_lo = max(lo, m.low) if lo == lo else lo
-    new_hi = min(hi, m.high) if hi == hi else hi
-    return new_lo, new_hi, bool(new_lo != lo or new_hi != hi)
+    cut_lo, cut_hi = bool(lo < m.low), bool(hi > m.high)  # False for NaN
+    return (m.low if cut_lo else lo), (m.high if cut_hi else hi), cut_lo or cut_hi
 
 
 def table() -> pd.DataFrame:
