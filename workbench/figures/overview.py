@@ -174,6 +174,7 @@ def separation(table: pd.DataFrame) -> pd.DataFrame:
         lo, hi = (rows[c].to_numpy(dtype=float) if c in rows else np.full(len(rows), np.nan)
                   for c in ("ci_low", "ci_high"))
         overlap: list[str] = []
+        separated = False
         first, second = float(best["mean"]), float(rest["mean"].iloc[0]) if runner else 0.0
         if runner is None:
             verdict = "one scheme"
@@ -184,8 +185,8 @@ def separation(table: pd.DataFrame) -> pd.DataFrame:
         else:
             clear = lo[0] > hi[1:] if higher else hi[0] < lo[1:]
             overlap = list(rest["scheme"].astype(str)[~clear])
-            verdict = "not separated" if overlap else str(best["scheme"])
-        separated = verdict == str(best["scheme"])
+            separated = not overlap
+            verdict = str(best["scheme"]) if separated else "not separated"
         out.append([metric, str(best["scheme"]), runner, separated, verdict, ", ".join(overlap)])
     return pd.DataFrame(out, columns=columns)
 
