@@ -62,6 +62,10 @@ def test_first_load_shows_the_default_comparison(monkeypatch, tmp_path):
     assert [t.label for t in at.tabs] == TABS
     assert "9 runs ready" in at.session_state["note"]
     assert len(at.dataframe) == 1 and at.get("plotly_chart")
+    overview = at.dataframe[0].value  # the last row says which best is separated, or not
+    assert overview.index[-1] == "best (95% CIs apart)"
+    assert all(v for v in overview.iloc[-1]) and "95% interval does not overlap" in " ".join(
+        c.value for c in at.caption)
     text = " ".join(m.value for m in at.markdown)
     assert "n = 3 seeds" in text and "selection rule" in text and "plain mean" in " ".join(
         c.value for c in at.caption)

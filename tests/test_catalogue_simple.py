@@ -1,6 +1,6 @@
 """The catalogue's simpler schemes against hand values (REFERENCE.md sections 1-4), the
 covariate-shift finding, the duplicates transform, and finding 1 of "Upsample or Upweight?"
-(Wang et al. 2024): the exact full-batch equivalence, and the mini-batch difference.
+(Li et al., NAACL 2025): the exact full-batch equivalence, and the mini-batch difference.
 
 Small trainings run with one torch thread (restored afterwards): on the shared 2-core
 machine two threads were 5-25 times slower."""
@@ -107,11 +107,15 @@ def test_fairness_reweighing_by_hand():
     scheme = wb.SCHEMES.create("fairness_reweighing")
     table = scheme.init_state(info)["table"]
     # n_g = (5, 3), n_y = (3, 5), N = 8: w = n_g n_y / (N n_gy)
-    expected = [[5 * 3 / (8 * 3), 5 * 5 / (8 * 2)], [0.0, 3 * 5 / (8 * 3)]]
+    formula = np.array([[5 * 3 / (8 * 3), 5 * 5 / (8 * 2)], [0.0, 3 * 5 / (8 * 3)]])
+    # an empty cell: the formula's mean over the 8 samples is (3 * 0.625 + 2 * 1.5625
+    # + 3 * 0.625) / 8 = 0.859375, so the fixed table is rescaled to mean 1 over them
+    expected = formula / 0.859375
     np.testing.assert_allclose(table.numpy(), expected, rtol=1e-6)
     w = scheme.weights(torch.ones(3), batch_for(info, idx=[0, 3, 5]), {"table": table}, info)
-    raw = np.array([0.625, 1.5625, 0.625])
-    np.testing.assert_allclose(w.numpy(), raw / raw.mean(), rtol=1e-6)
+    # fixed weights: the table at the samples, not rescaled to the batch's mean
+    np.testing.assert_allclose(w.numpy(), [expected[0, 0], expected[0, 1], expected[1, 1]],
+                               rtol=1e-6)
 
 
 def test_fairness_reweighing_matches_aif360_formula():
@@ -367,7 +371,7 @@ def test_duplicates_transform(dataset):
         wb.TRANSFORMS.create("duplicates", copies=0)
 
 
-# ---------------------------------------------------------------- finding 1: Wang et al. 2024
+# ---------------------------------------------------------------- finding 1: Li et al. (NAACL 2025)
 
 
 def longtail_digits():

@@ -132,8 +132,9 @@ def test_jtt_error_set_is_stage1_mistakes_and_is_upweighted(mode):
     err_i, ok_i = int(torch.nonzero(wrong)[0]), int(torch.nonzero(~wrong)[0])
     batch = full_batch(ctx, torch.tensor([err_i, ok_i, ok_i]))
     w = scheme.weights(torch.ones(3), batch, state, info)
-    if mode == "weight":  # lambda_up : 1, batch mean 1
-        np.testing.assert_allclose(w.numpy(), np.array([7.0, 1.0, 1.0]) * 3 / 9, rtol=1e-6)
+    if mode == "weight":  # lambda_up : 1, fixed: mean 1 over the training set, not the batch
+        mean_up = (7.0 * int(wrong.sum()) + int((~wrong).sum())) / len(wrong)
+        np.testing.assert_allclose(w.numpy(), np.array([7.0, 1.0, 1.0]) / mean_up, rtol=1e-6)
         assert scheme.sampling_probs(state, info, 0) is None
     else:
         assert torch.equal(w, torch.ones(3))
@@ -159,9 +160,9 @@ def test_doremi_proxy_update_by_hand():
     expected = 0.9 * u / u.sum() + 0.1 / 3
     np.testing.assert_allclose(new["alpha"].numpy(), expected, rtol=1e-6)
     assert int(new["updates"]) == 1 and torch.allclose(new["alpha_sum"].float(), new["alpha"])
-    w = proxy.weights(torch.ones(3), batch, new, info)  # alpha_g B / m_g, batch mean 1
+    w = proxy.weights(torch.ones(3), batch, new, info)  # alpha_g B / m_g: sum_g alpha_g lbar_g
     raw = np.array([expected[0] * 3 / 2, expected[0] * 3 / 2, expected[1] * 3])
-    np.testing.assert_allclose(w.numpy(), raw / raw.mean(), rtol=1e-5)
+    np.testing.assert_allclose(w.numpy(), raw, rtol=1e-5)
 
 
 def test_doremi_trajectory_is_recorded_and_averaged():

@@ -36,7 +36,8 @@ def test_class_weighting_raises_balanced_accuracy_on_long_tailed_digits():
                        epochs=30)
     cmp = wb.compare(cfg, schemes=["uniform", "inverse_frequency"], seeds=[0, 1, 2])
     table = cmp.table
-    assert list(table.columns) == ["scheme", "metric", "mean", "std", "ci_low", "ci_high", "n"]
+    assert list(table.columns) == ["scheme", "metric", "mean", "std", "ci_low", "ci_high", "n",
+                                   "clipped"]
     bal = table[table.metric == "balanced_accuracy"].set_index("scheme")
     assert (bal["n"] == 3).all()
     assert bal.loc["inverse_frequency", "mean"] > bal.loc["uniform", "mean"]

@@ -18,6 +18,7 @@ import pytest
 import workbench as wb
 from workbench import figures as F
 from workbench.data.prepare import points_frame
+from workbench.figures.overview import VERDICT_ROW
 from workbench.figures.style import scheme_colors
 from workbench.metrics.posthoc import calibration_table, prob_columns, temperature_scaled
 
@@ -138,24 +139,34 @@ def test_summary_wide_formatting(digits):
     assert wide.loc["c", "accuracy"] == "0.850"  # n = 1: the mean alone
     real = F.summary_wide(digits.table)
     assert list(real.index) == SCHEMES and "worst_group_accuracy" in real.columns
-    assert all(" ± " in v for v in real["accuracy"])
+    acc = digits.table[digits.table.metric == "accuracy"].set_index("scheme")
+    for scheme, cell in real["accuracy"].items():  # an interval cut at 0 or 1 is [low, high]
+        assert (" [" in cell) if acc.loc[scheme, "clipped"] else (" ± " in cell)
+    verdict = F.summary_wide(digits.table, verdict=True)
+    assert verdict.index[-1] == VERDICT_ROW and list(verdict.index[:-1]) == SCHEMES
     assert F.summary_wide(pd.DataFrame()).empty
 
 
 def test_best_schemes_direction(digits):
-    assert F.best_schemes(small_table()) == {"accuracy": "b", "ece": "c"}
-    t = pd.DataFrame({"scheme": ["a", "b"] * 6,
+    # b's accuracy interval clears a's, but c has no interval (n = 1): not separated
+    assert F.best_schemes(small_table()) == {}
+    assert F.best_schemes(small_table().iloc[:4]) == {"accuracy": "b"}  # ece: a, b overlap
+    t = pd.DataFrame({"scheme": ["a", "b"] * 7,
                       "metric": [m for m in ("mse", "worst_group_mse", "group_gap", "nll",
-                                             "brier", "balanced_accuracy") for _ in (0, 1)],
-                      "mean": [1.0, 2.0] * 6, "ci_low": np.nan, "ci_high": np.nan, "n": 1})
+                                             "brier", "perplexity", "balanced_accuracy")
+                                 for _ in (0, 1)],
+                      "mean": [0.10, 0.20] * 7, "ci_low": [0.09, 0.19] * 7,
+                      "ci_high": [0.11, 0.21] * 7, "n": 3})
+    t.loc[t.metric == "perplexity", ["mean", "ci_low", "ci_high"]] += 9
     best = F.best_schemes(t)
     assert best.pop("balanced_accuracy") == "b"
-    assert set(best.values()) == {"a"}
-    real = F.best_schemes(digits.table)
-    assert set(real) == set(digits.table["metric"]) and set(real.values()) <= set(SCHEMES)
+    assert set(best) == set(t.metric) - {"balanced_accuracy"} and set(best.values()) == {"a"}
+    real = F.separation(digits.table).set_index("metric")
+    assert set(real.index) == set(digits.table["metric"])
     pivot = digits.pivot()
-    assert real["accuracy"] == pivot["accuracy"].idxmax()
-    assert real["ece"] == pivot["ece"].idxmin()
+    assert real.loc["accuracy", "best"] == pivot["accuracy"].idxmax()
+    assert real.loc["ece", "best"] == pivot["ece"].idxmin()
+    assert F.best_schemes(digits.table) == {m: r.best for m, r in real.iterrows() if r.separated}
     assert F.best_schemes(pd.DataFrame()) == {}
 
 

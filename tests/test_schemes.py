@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 import workbench as wb
 from workbench.schemes import Batch, TrainInfo
+from workbench.schemes.base import NORMALISATIONS
 
 N, C, G, B = 50, 3, 2, 16
 
@@ -72,6 +73,26 @@ def assert_mean_one(w):
     assert w.mean().item() == pytest.approx(1.0, abs=1e-5)
 
 
+def assert_normalised(scheme, info, batch, state, w):
+    """The weights follow the scheme's declared normalisation (see ``NORMALISATIONS``)."""
+    assert torch.isfinite(w).all() and (w >= 0).all() and not w.requires_grad
+    kind = scheme.normalisation
+    assert kind in NORMALISATIONS
+    if kind == "none":
+        assert torch.equal(w, torch.ones_like(w))
+    elif kind == "per-batch":
+        assert_mean_one(w)
+    elif kind == "fixed":  # one weight per sample, mean 1 over the whole training set
+        everyone = make_batch(info, idx=torch.arange(info.n))
+        losses = scheme.loss(everyone.outputs, everyone.y, info).detach()
+        table = scheme.weights(losses, everyone, state, info)
+        assert table.mean().item() == pytest.approx(1.0, abs=1e-5)
+        np.testing.assert_allclose(w.numpy(), table[batch.idx].numpy(), rtol=1e-6)
+    else:  # group: mean(w) is the q-mass of the groups present in the batch (all here)
+        assert set(batch.g.tolist()) == set(range(info.n_groups))
+        assert_mean_one(w)
+
+
 # ---------------------------------------------------------------- contract, every scheme
 
 
@@ -90,7 +111,7 @@ def test_contract(name, task):
     for _ in range(3):  # a few steps, state carried over
         _, state, w = run_step(scheme, info, batch, state)
         assert w.shape == (B,)
-        assert_mean_one(w)
+        assert_normalised(scheme, info, batch, state, w)
     if scheme.mode == "sample":
         p = scheme.sampling_probs(state, info, 0)
         assert p.shape == (N,) and torch.isfinite(p).all() and (p >= 0).all()
@@ -347,7 +368,8 @@ def test_effective_number_hand_values():
     np.testing.assert_allclose(table.numpy(), [0.711912, 2.440440], atol=1e-5)
     w = scheme.weights(torch.ones(2), make_batch(info, idx=torch.tensor([0, 11])), {"table": table},
                        info)
-    np.testing.assert_allclose(w.numpy(), np.array([0.711912, 2.440440]) / 1.576176, atol=1e-5)
+    # fixed weights: the table itself, not rescaled to the batch's mean
+    np.testing.assert_allclose(w.numpy(), [0.711912, 2.440440], atol=1e-5)
     beta0 = wb.SCHEMES.create("effective_number", beta=0.0).init_state(info)["table"]
     assert torch.allclose(beta0, torch.ones(2))
     empty = make_info(y=torch.tensor([0] * 10 + [1] * 2), n_classes=3)  # class 2 empty
@@ -380,7 +402,7 @@ def test_inverse_frequency_by_group_and_empty_class():
     np.testing.assert_allclose(table.numpy(), [50 / 80, 50 / 20], rtol=1e-6)  # 1/n_g, mean 1
     w = scheme.weights(torch.ones(2), make_batch(info, idx=torch.tensor([0, 45])),
                        {"table": table}, info)
-    np.testing.assert_allclose(w.numpy(), [0.4, 1.6], rtol=1e-6)  # 1/40 : 1/10
+    np.testing.assert_allclose(w.numpy(), [50 / 80, 50 / 20], rtol=1e-6)  # the table itself
     empty = make_info(y=torch.tensor([0] * 30 + [2] * 20))  # class 1 empty
     table = wb.SCHEMES.create("inverse_frequency").init_state(empty)["table"]
     assert torch.isfinite(table).all() and table[1] == 0

@@ -137,7 +137,7 @@ def test_resumed_sweep_trains_only_the_missing_run(tmp_path):
 def test_table_has_a_row_per_point_scheme_and_metric(swept):
     t = swept.table
     assert list(t.columns) == ["imbalance.0.ratio", "scheme", "metric", "mean", "std",
-                               "ci_low", "ci_high", "n"]
+                               "ci_low", "ci_high", "n", "clipped"]
     metrics = list(swept.runs[0].summary)
     assert len(t) == 2 * 2 * len(metrics) and (t["n"] == 2).all()
     row = t[(t["imbalance.0.ratio"] == 4) & (t["scheme"] == "inverse_frequency")

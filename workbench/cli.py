@@ -24,6 +24,7 @@ import sys
 from dataclasses import fields
 
 from .config import RunConfig
+from .metrics.catalog import arrow, format_value
 
 REGISTRIES = ("datasets", "transforms", "schemes", "models")
 
@@ -134,7 +135,7 @@ def _run_sweep(args) -> int:
     table = sw.table
     if len(table):
         wide = table.set_index([*sw.paths, "scheme", "metric"])["mean"].unstack("metric")
-        print(wide.round(4).to_string())
+        print(_with_arrows(wide.round(4)).to_string())
     return 0
 
 
@@ -192,7 +193,25 @@ def _print_summary(run, as_json: bool) -> None:
     if run.message:
         print(run.message)
     for k, v in run.summary.items():
-        print(f"  {k:<22} {v:.4f}")
+        print(f"  {k:<22} {format_value(k, v):>10} {arrow(k)}")
+
+
+def _with_arrows(wide):
+    """Metric columns named "accuracy ↑" / "ece ↓" (direction from the metric table)."""
+    return wide.rename(columns=lambda m: f"{m} {arrow(m)}".strip())
+
+
+def _print_comparison(cmp, as_json: bool) -> None:
+    """Mean ± 95% half-width per scheme and metric, and the best scheme where the intervals
+    separate it from every other (``figures.overview.separation``)."""
+    from .figures.overview import separation, summary_wide
+
+    if as_json:
+        print(json.dumps({"table": cmp.table.to_dict(orient="records"),
+                          "separation": separation(cmp.table).to_dict(orient="records"),
+                          "runs": cmp.summaries.to_dict(orient="records")}, indent=2))
+        return
+    print(_with_arrows(summary_wide(cmp.table, digits=4, verdict=True)).to_string())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,11 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         seeds = [int(s) for s in _split_ints(args.seeds)]
         cmp = wb.compare(cfg, schemes=schemes, seeds=seeds, progress=args.progress,
                          store=store, force=args.force)
-        if args.json:
-            print(json.dumps({"table": cmp.table.to_dict(orient="records"),
-                              "runs": cmp.summaries.to_dict(orient="records")}, indent=2))
-        else:
-            print(cmp.pivot().round(4).to_string())
+        _print_comparison(cmp, args.json)
         return 0
     except (UserError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -4,14 +4,17 @@
 split is fixed by ``config.data_seed`` so every seed sees the same data. The table gives,
 per scheme and metric, n, mean, sample standard deviation (ddof 1) and a 95% Student-t
 interval mean +/- t(0.975, n-1) * std / sqrt(n) (DomainBed's undefined error bars are a
-known pitfall; with n = 1 the interval is undefined and reported as NaN).
+known pitfall; with n = 1 the interval is undefined and reported as NaN). The interval of a
+bounded metric is cut to the metric's range from ``workbench.metrics.catalog`` (an ECE or a
+group gap is never below 0, an accuracy never above 1, a perplexity never below 1), and the
+``clipped`` column says where that happened: there the interval is no longer symmetric.
 
 Example:
     >>> import workbench as wb
     >>> cmp = wb.compare(wb.RunConfig(dataset="blobs2d", epochs=1, model="linear"),
     ...                  schemes=["uniform", "inverse_frequency"], seeds=[0, 1])
     >>> list(cmp.table.columns)
-    ['scheme', 'metric', 'mean', 'std', 'ci_low', 'ci_high', 'n']
+    ['scheme', 'metric', 'mean', 'std', 'ci_low', 'ci_high', 'n', 'clipped']
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from .config import RunConfig
 from .registry import check
 from .run import Run
 
-TABLE_COLUMNS = ["scheme", "metric", "mean", "std", "ci_low", "ci_high", "n"]
+TABLE_COLUMNS = ["scheme", "metric", "mean", "std", "ci_low", "ci_high", "n", "clipped"]
 
 
 def scheme_variants(schemes: Iterable[Any]) -> list[tuple[str, dict]]:
@@ -49,8 +52,21 @@ def scheme_variants(schemes: Iterable[Any]) -> list[tuple[str, dict]]:
 
 
 def interval_table(summaries: pd.DataFrame, by: str = "scheme") -> pd.DataFrame:
-    """Mean, std and 95% t-interval over seeds of every numeric summary column."""
+    """Mean, std and 95% t-interval over seeds of every numeric summary column.
+
+    Every column must be a metric of ``workbench.metrics.catalog`` (a ValueError names an
+    unknown one); its interval is clipped to the metric's range, ``clipped`` = True where
+    the t-interval reached past it.
+
+    Example:
+        >>> df = pd.DataFrame({"scheme": "a", "seed": [0, 1, 2], "group_gap": [0.0, 0.02, 0.1]})
+        >>> row = interval_table(df).iloc[0]
+        >>> float(row["ci_low"]), bool(row["clipped"])
+        (0.0, True)
+    """
     from scipy import stats
+
+    from .metrics.catalog import clip_interval
 
     metrics = [c for c in summaries.columns
                if c not in (by, "seed", "status", "label") and
@@ -63,8 +79,9 @@ def interval_table(summaries: pd.DataFrame, by: str = "scheme") -> pd.DataFrame:
             mean = float(v.mean()) if n else np.nan
             std = float(v.std(ddof=1)) if n > 1 else np.nan
             half = float(stats.t.ppf(0.975, n - 1) * std / np.sqrt(n)) if n > 1 else np.nan
+            lo, hi, clipped = clip_interval(m, mean - half, mean + half)
             rows.append({by: key, "metric": m, "mean": mean, "std": std,
-                         "ci_low": mean - half, "ci_high": mean + half, "n": n})
+                         "ci_low": lo, "ci_high": hi, "n": n, "clipped": clipped})
     return pd.DataFrame(rows, columns=[by, *TABLE_COLUMNS[1:]])
 
 
@@ -81,7 +98,7 @@ class Comparison:
 
     @property
     def table(self) -> pd.DataFrame:
-        """scheme, metric, mean, std, ci_low, ci_high, n over the runs that finished."""
+        """scheme, metric, mean, std, ci_low, ci_high, n, clipped over the finished runs."""
         done = self.summaries
         done = done[done["status"] == "done"] if len(done) else done
         if done.empty:

@@ -27,6 +27,12 @@ from .registry import check
 
 OPTIMIZERS = ("adam", "sgd")
 SELECTIONS = ("last", "best_val_accuracy", "best_val_worst_group_accuracy", "best_val_loss")
+# selection rule -> (validation metric, over "all" samples or the "worst" group); the
+# direction (which value is best, which group is worst) comes from the metric table,
+# ``workbench.metrics.catalog``. "loss" means "mse" on a regression task.
+SELECTION_RULES = {"best_val_accuracy": ("accuracy", "all"),
+                   "best_val_worst_group_accuracy": ("accuracy", "worst"),
+                   "best_val_loss": ("loss", "all")}
 DEVICES = ("auto", "cpu", "cuda")
 
 

@@ -143,15 +143,32 @@ def make_optimizer(cfg: RunConfig, tensors: list[torch.Tensor]) -> torch.optim.O
 
 
 def selection_score(selection: str, rows: list[dict], group_names: list[str]) -> float:
-    """Validation score that the 'best_val_*' selection rules maximise."""
+    """Validation score that the 'best_val_*' selection rules maximise.
+
+    The rule's metric and reduction are ``config.SELECTION_RULES``; the score is the value,
+    negated for a lower-is-better metric (the metric table, ``workbench.metrics.catalog``),
+    so higher is always better here; the worst group is the lowest (or highest) value.
+    -inf when the validation rows lack the metric; 0 for "last".
+
+    Example:
+        >>> rows = [{"split": "val", "group": g, "metric": "accuracy", "value": v}
+        ...         for g, v in (("all", 0.9), ("a", 0.95), ("b", 0.6))]
+        >>> selection_score("best_val_worst_group_accuracy", rows, ["a", "b"])
+        0.6
+    """
+    from .config import SELECTION_RULES
+    from .metrics.catalog import higher_is_better
+
+    if selection not in SELECTION_RULES:
+        return 0.0
+    metric, over = SELECTION_RULES[selection]
     val = [r for r in rows if r["split"] == "val"]
-    if selection == "best_val_accuracy":
-        return next((r["value"] for r in val if r["group"] == "all" and r["metric"] == "accuracy"),
-                    -math.inf)
-    if selection == "best_val_worst_group_accuracy":
-        accs = [r["value"] for r in val if r["group"] in group_names and r["metric"] == "accuracy"]
-        return min(accs) if accs else -math.inf
-    if selection == "best_val_loss":
-        metric = "mse" if any(r["metric"] == "mse" for r in val) else "loss"
-        return -next(r["value"] for r in val if r["group"] == "all" and r["metric"] == metric)
-    return 0.0
+    if metric == "loss" and any(r["metric"] == "mse" for r in val):
+        metric = "mse"
+    sign = 1.0 if higher_is_better(metric) else -1.0
+    if over == "worst":
+        values = [sign * r["value"] for r in val
+                  if r["group"] in group_names and r["metric"] == metric]
+        return min(values) if values else -math.inf
+    return next((sign * r["value"] for r in val if r["group"] == "all" and r["metric"] == metric),
+                -math.inf)

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from workbench.figures import group_curves
+from workbench.metrics.catalog import higher_is_better
 
 from .common import chart, need_results
 
@@ -53,7 +54,9 @@ def _worst(history: pd.DataFrame, split: str, metric: str, level: str) -> None:
         return
     last = h[h["step"] == h.groupby("scheme")["step"].transform("max")]
     means = last.groupby(["scheme", "group"])["value"].mean().reset_index()
-    higher = metric == "accuracy"
+    higher = higher_is_better(metric)
+    if higher is None:  # no better direction: no worst group
+        return
     lines = []
     for scheme in dict.fromkeys(h["scheme"]):  # in the comparison's order
         part = means[means["scheme"] == scheme]

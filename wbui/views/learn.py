@@ -33,9 +33,12 @@ MIN_MAX = ("linupper", "quadratic", "extremes")
 
 def show(results, experiment) -> None:
     st.subheader("Learn: the weighting schemes")
-    st.caption("Weights multiply per-sample losses; the loop forms mean_i(w_i · l_i). Unless "
-               "a scheme says otherwise they are detached, ≥ 0 and have batch mean 1, so one "
-               "learning rate means the same under every scheme.")
+    st.caption("Weights multiply per-sample losses; the loop forms mean_i(w_i · l_i). They "
+               "are detached and ≥ 0, and normalised as the paper defines them: **fixed** "
+               "weights (one per sample, computed once) have mean 1 over the training set "
+               "and are never rescaled per batch; **per-batch** weights are computed from "
+               "the batch and have batch mean 1; **group** schemes minimise "
+               "Σ_g q_g · mean loss of g over the groups in the batch.")
     chosen = [name for name, _ in experiment.schemes] if experiment else []
     order = chosen + [n for n in SCHEMES.names() if n not in chosen]
     st.caption(f"The {len(chosen)} schemes of this comparison first, then the other "
@@ -68,6 +71,8 @@ def _card(name: str) -> None:
         st.latex(card["formula"])
     st.markdown(f"**{card.get('summary') or SCHEMES.describe(name)}** {_plain_words(name)}")
     st.caption(f"Paper: *{card.get('paper') or 'n/a'}*")
+    if card.get("normalisation_text"):
+        st.caption(f"Normalisation — **{card['normalisation']}**: {card['normalisation_text']}.")
     defaults = dict(card.get("params") or SCHEMES.params(name))
     params, cols = {}, st.columns(3)
     shown = [p for p in defaults if p in SLIDERS and isinstance(defaults[p], (int, float))]

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from workbench.figures import best_schemes, metric_dots, summary_wide
+from workbench.figures.overview import VERDICT_ROW
 
 from .common import chart, describe_config, need_results
 
@@ -21,9 +22,14 @@ CLASSIFICATION_NOTES = (
     "re-weighted by training proportions) · **balanced_accuracy** = mean per-class recall · "
     "**worst_group_accuracy** = minimum over the groups present in the test split · "
     "**group_gap** = best minus worst group accuracy · **ece** = top-label, 15 equal-width "
-    "bins · ↑ higher / ↓ lower is better.")
+    "bins · ↑ higher / ↓ lower is better (the metric table, `workbench.metrics.catalog`).")
 REGRESSION_NOTES = ("**mse** = mean squared error over the test split · **worst_group_mse** "
                     "= the largest per-group mse · lower is better.")
+LM_NOTES = ("**perplexity** = exp of the mean token loss over the test split (≥ 1) · "
+            "**worst_group_perplexity** = the largest per-domain perplexity · "
+            "**perplexity:<domain>** = one domain's · **loss** = mean token cross-entropy · "
+            "lower is better.")
+NOTES = {"regression": REGRESSION_NOTES, "lm": LM_NOTES}
 
 
 def show(results, experiment) -> None:
@@ -45,14 +51,15 @@ def show(results, experiment) -> None:
     if table.empty:
         st.warning("No run finished, so there is nothing to summarise.")
         return
-    wide, best = summary_wide(table), best_schemes(table)
-    spread = table.groupby("metric")["mean"].agg(lambda v: v.max() - v.min())
-    best = {m: s for m, s in best.items() if spread.get(m, 0) > 1e-12}  # no winner in ties
+    wide, best = summary_wide(table, verdict=True), best_schemes(table)
     styled = wide.style.apply(lambda col: [BEST_STYLE if best.get(col.name) == s else ""
                                            for s in col.index], axis=0)
     st.dataframe(styled, key="overview_table")
-    st.caption("Highlighted: best mean per metric. "
-               + (REGRESSION_NOTES if results.task == "regression" else CLASSIFICATION_NOTES))
+    st.caption(f"Highlighted: the best mean of a metric, only where its 95% interval does "
+               f"not overlap any other scheme's; the row *{VERDICT_ROW}* names it or says "
+               "the schemes are not separated. Intervals of bounded metrics are cut at the "
+               "metric's range (written [low, high]). "
+               + NOTES.get(results.task, CLASSIFICATION_NOTES))
     chart(metric_dots(table), "overview_dots")
 
 

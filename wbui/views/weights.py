@@ -39,7 +39,7 @@ def show(results, experiment) -> None:
         st.caption(f"{', '.join(samplers)} change *what is drawn*, not the loss weights "
                    "(which stay 1): the share of each group in the batch is their effect. "
                    "Under full-batch gradient descent sampling with q equals weighting with "
-                   "w = qN/n (Wang et al. 2024); with SGD they differ.")
+                   "w = qN/n (Li et al., NAACL 2025); with SGD they differ.")
         shown = [s for s in results.modes if s in samplers or s == "uniform"]
         hist = history[history["scheme"].isin(shown)]
         chart(group_weight_over_steps(hist, level=level, metric="share"), "weights_share")

@@ -14,6 +14,7 @@ import streamlit as st
 
 import workbench as wb
 from workbench.figures.sweep import sweep_lines
+from workbench.metrics.catalog import arrow
 
 from .common import chart
 
@@ -132,7 +133,8 @@ def show(results, experiment) -> None:
     swept, table = st.session_state.whatif
     present = [m for m in METRICS if m in set(table["metric"])] or sorted(set(table["metric"]))
     metric = st.selectbox("Metric", present, key="whatif_metric",
-                          help="Higher is better except for ece and mse.")
+                          format_func=lambda m: f"{m} {arrow(m)}".strip(),
+                          help="↑ higher is better, ↓ lower is better.")
     chart(sweep_lines(table, x=swept, metric=metric), "whatif_lines")
     with st.expander("Table"):
         st.dataframe(table[table["metric"] == metric], hide_index=True)

@@ -108,9 +108,20 @@ class NoisyRegression:
     The toy problem of Sow et al. (ICLR 2025): ``x ~ N(0, I)``, ``y = x.w* + noise * e``,
     and a fraction ``corrupt`` of *training* targets is replaced by
     ``y + corrupt_scale * std(y) * e'``. Group 1 ("corrupted") and ``noisy`` mark those
-    samples, so the app can check which samples a scheme down-weights. Splits are
-    70/15/15; val and test targets are clean (only group 0), so test error measures how
-    well ``w*`` was recovered. ``y`` is float32; ``extra["w_star"]`` is the true weight.
+    samples. Splits are 70/15/15; val and test targets are clean (only group 0), so test
+    error measures how well ``w*`` was recovered. ``y`` is float32; ``extra["w_star"]`` is
+    the true weight.
+
+    What it is for: seeing where a loss-based scheme puts its weight when the largest
+    losses are *wrong* targets rather than hard samples. With ``corrupt`` = 0 it is the
+    paper's clean toy, on which linupper and quadratic converge faster than uniform. With
+    corrupted targets, every scheme that up-weights high losses up-weights the corrupted
+    samples: mean tracked weight of corrupted vs clean samples over the last 3 of 10
+    epochs (defaults, linear model, seed 0): linupper 1.44 vs 0.90, quadratic 1.42 vs 0.90,
+    kl_dro 5.27 vs 0.00, cvar 4.10 vs 0.17, extremes 0.82 vs 1.04 (it favours both ends of
+    the batch's loss range), and test MSE rises accordingly (uniform 0.049, linupper
+    0.136, kl_dro 0.567). None of the built-in schemes is designed to find the corrupted
+    samples; the data set shows that failure mode.
 
     Example:
         >>> b = NoisyRegression(n_samples=1000, corrupt=0.1).load(seed=0)

@@ -7,7 +7,8 @@ Every builder gives each scheme the same colour (``style.scheme_colors``), label
 and returns a figure that says "no data" (``is_empty_figure``) instead of raising when
 its frame is empty.
 
-* overview: ``metric_dots``, ``summary_wide``, ``best_schemes``
+* overview: ``metric_dots``, ``summary_wide``, ``separation``, ``best_schemes`` (directions
+  from the metric table, ``workbench.metrics.catalog``)
 * weights: ``weight_trajectories``, ``group_weight_over_steps``, ``weight_loss_scatter``,
   ``weight_histogram``, ``ess_over_steps``
 * groups: ``group_curves``
@@ -31,7 +32,7 @@ from .calibration import confidence_histogram, reliability_diagram
 from .data import count_bars, decision_boundaries
 from .groups import group_curves
 from .learn import scheme_card, scheme_kind, weight_function
-from .overview import best_schemes, higher_is_better, metric_dots, summary_wide
+from .overview import best_schemes, higher_is_better, metric_dots, separation, summary_wide
 from .style import (
     apply_layout,
     empty_figure,
@@ -68,6 +69,7 @@ __all__ = [
     "scheme_colors",
     "scheme_kind",
     "scheme_order",
+    "separation",
     "summary_wide",
     "temperature_scaled",
     "weight_function",

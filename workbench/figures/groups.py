@@ -3,7 +3,7 @@
 Why: reweighting is about the groups a plain average hides. The worst group at the end of
 training is what worst-group accuracy reports, so every facet highlights it (thicker line,
 annotation) and shows how it got there: learned late, never learned, or learned then
-forgotten (the over-fitting of up-weighted rare groups that Wang et al. 2024 describe).
+forgotten (the over-fitting of up-weighted rare groups that Li et al. (NAACL 2025) describe).
 
 Example:
     >>> import workbench as wb
@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..metrics.catalog import higher_is_better
 from .style import (
     apply_layout,
     empty_figure,
@@ -35,7 +36,6 @@ from .style import (
     scheme_order,
 )
 
-HIGHER_IS_BETTER = ("accuracy",)
 SPLIT_NAMES = {"train": "training set", "val": "validation set", "test": "test set",
                "train_batch": "training batches"}
 
@@ -45,10 +45,12 @@ def group_curves(history: pd.DataFrame, split: str = "test", metric: str = "accu
     """One line per group over epochs (mean over seeds), a facet per scheme.
 
     Why: see above; the worst group at the last point (lowest accuracy, or highest
-    loss/mse) gets a thick line and an annotation. ``split`` is "train", "val" or "test"
-    (x = epoch) or "train_batch" (x = step: with ``metric="loss"`` the per-group training
-    batch loss, the signal loss-based schemes react to). ``level`` is "group", "class" (the
-    "class:" rows) or "all". Regression histories have "mse" instead of "accuracy".
+    loss/mse/perplexity: the direction comes from ``workbench.metrics.catalog``) gets a
+    thick line and an annotation; a metric without a direction (share, weight) has none.
+    ``split`` is "train", "val" or "test" (x = epoch) or "train_batch" (x = step: with
+    ``metric="loss"`` the per-group training batch loss, the signal loss-based schemes react
+    to). ``level`` is "group", "class" (the "class:" rows) or "all". Regression histories
+    have "mse" instead of "accuracy".
 
     Example:
         >>> import workbench as wb
@@ -75,7 +77,7 @@ def group_curves(history: pd.DataFrame, split: str = "test", metric: str = "accu
         return empty_figure(f"no data: no per-{level} '{metric}' on {split} "
                             f"(available: {', '.join(available)})", title)
     x = "step" if split == "train_batch" else "epoch"
-    higher = metric in HIGHER_IS_BETTER
+    higher = higher_is_better(metric)
     schemes = scheme_order(h["scheme"])
     keys = sorted(h["group"].astype(str).unique(), key=natural_key)
     colors = group_colors(keys)
@@ -85,7 +87,7 @@ def group_curves(history: pd.DataFrame, split: str = "test", metric: str = "accu
         stats["group"] = stats["group"].astype(str)
         last = stats[stats[x] == stats[x].max()]
         worst = None
-        if len(last):
+        if len(last) and higher is not None:
             k = last["mean"].idxmin() if higher else last["mean"].idxmax()
             worst = last.loc[k]
         for key in keys:
@@ -113,6 +115,7 @@ def group_curves(history: pd.DataFrame, split: str = "test", metric: str = "accu
         fig.update_xaxes(dtick=1)
     if metric == "accuracy":
         fig.update_yaxes(range=[-0.02, 1.02])
-    return apply_layout(fig, f"{title} (mean over seeds; thick line = worst {level} at the end)",
-                        legend_title=level)
+    note = (f"thick line = worst {level} at the end" if higher is not None
+            else "no better direction: no worst")
+    return apply_layout(fig, f"{title} (mean over seeds; {note})", legend_title=level)
 

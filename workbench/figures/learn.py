@@ -26,6 +26,7 @@ import plotly.graph_objects as go
 import torch
 
 from ..schemes import SCHEMES, Batch, TrainInfo
+from ..schemes.base import NORMALISATIONS
 from .style import apply_layout, empty_figure, scheme_colors
 
 EXAMPLE_COUNTS = (500, 200, 80, 30, 12, 5)  # long-tailed, ratio 100
@@ -234,19 +235,21 @@ def scheme_card(name: str) -> dict:
     from the scheme class itself (``formula``, ``paper``, docstring, dataclass fields), so a
     newly registered scheme gets a card with no other file to edit. ``kind`` says which
     plot it gets ("loss", "confidence", "static", "sampling"; "other" and "unknown" get
-    none, see :func:`scheme_kind`), ``tasks`` the tasks it supports. Unknown names get a
+    none, see :func:`scheme_kind`), ``tasks`` the tasks it supports, ``normalisation``
+    how its weights are normalised (fixed over the training set, per batch, the group
+    objective, or none) and ``normalisation_text`` that in words. Unknown names get a
     generic card.
 
     Example:
         >>> card = scheme_card("focal")
-        >>> card["kind"], card["params"]
-        ('confidence', {'gamma': 2.0, 'variant': 'true'})
+        >>> card["kind"], card["params"], card["normalisation"]
+        ('confidence', {'gamma': 2.0, 'variant': 'true'}, 'per-batch')
         >>> scheme_card("not_a_scheme")["summary"]
         'No description available.'
     """
     generic = {"name": str(name), "formula": "", "paper": "",
                "summary": "No description available.", "params": {}, "kind": "unknown",
-               "tasks": []}
+               "tasks": [], "normalisation": "", "normalisation_text": ""}
     if name not in SCHEMES:
         return generic
     cls = SCHEMES.get(name)
@@ -254,7 +257,9 @@ def scheme_card(name: str) -> dict:
     card.update(formula=str(getattr(cls, "formula", "") or ""),
                 paper=str(getattr(cls, "paper", "") or ""),
                 summary=SCHEMES.describe(name) or generic["summary"],
-                tasks=list(getattr(cls, "tasks", ())))
+                tasks=list(getattr(cls, "tasks", ())),
+                normalisation=str(getattr(cls, "normalisation", "none")),
+                normalisation_text=NORMALISATIONS.get(getattr(cls, "normalisation", "none"), ""))
     try:
         card["params"] = SCHEMES.params(name)
         card["kind"] = scheme_kind(SCHEMES.create(name))

@@ -2,15 +2,20 @@
 
 Why: a scheme "wins" only if its interval over seeds clears the others' (REFERENCE.md
 section 6: undefined error bars are a known pitfall), so the dots always carry the
-t-interval from ``Comparison.table`` and the text table says "mean ± half-width".
+t-interval from ``Comparison.table``, the text table says "mean ± half-width", and
+:func:`separation` names a best scheme only when its interval does not overlap any other
+scheme's; otherwise it says the schemes are not separated. Directions come from the metric
+table (``workbench.metrics.catalog``), never from a list kept here.
 
 Example:
     >>> import pandas as pd
     >>> table = pd.DataFrame({"scheme": ["uniform", "linupper"], "metric": ["ece", "ece"],
     ...                       "mean": [0.12, 0.08], "std": [0.01, 0.02],
     ...                       "ci_low": [0.10, 0.05], "ci_high": [0.14, 0.11], "n": [3, 3]})
-    >>> best_schemes(table)
-    {'ece': 'linupper'}
+    >>> best_schemes(table)  # the intervals [0.10, 0.14] and [0.05, 0.11] overlap
+    {}
+    >>> separation(table)[["best", "verdict", "overlaps"]].values.tolist()
+    [['linupper', 'not separated', 'uniform']]
     >>> summary_wide(table).loc["uniform", "ece"]
     '0.120 ± 0.020'
 """
@@ -24,18 +29,15 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ..metrics.catalog import arrow, higher_is_better
 from .style import apply_layout, empty_figure, is_empty, scheme_colors, scheme_order
 
+__all__ = ["best_schemes", "higher_is_better", "metric_dots", "separation", "summary_wide"]
+
 DEFAULT_METRICS = ("accuracy", "balanced_accuracy", "worst_group_accuracy", "ece")
-LOWER_IS_BETTER = frozenset({"ece", "mce", "brier", "nll", "mse", "worst_group_mse",
-                             "group_gap", "ece_ts", "nll_ts", "loss",
-                             "demographic_parity_difference", "equalized_odds_difference"})
 TABLE_COLUMNS = ("scheme", "metric", "mean", "ci_low", "ci_high", "n")
-
-
-def higher_is_better(metric: str) -> bool:
-    """Direction of a metric: False for errors, losses, calibration errors and gaps."""
-    return metric not in LOWER_IS_BETTER
+VERDICT_ROW = "best (95% CIs apart)"
+TIE = 1e-9  # relative: means this close are a tie (float noise of equal models)
 
 
 def metric_dots(table: pd.DataFrame, metrics: Sequence[str] = DEFAULT_METRICS) -> go.Figure:
@@ -45,7 +47,8 @@ def metric_dots(table: pd.DataFrame, metrics: Sequence[str] = DEFAULT_METRICS) -
     difference bigger than the seed noise?". Metrics missing from the table are skipped;
     if none of ``metrics`` is there (a regression comparison has mse and worst_group_mse
     instead) the table's own metrics are shown. With one seed there is no interval (n = 1),
-    so only the dot is drawn. Subplot titles carry the direction (↑ higher is better).
+    so only the dot is drawn. Subplot titles carry the direction from the metric table
+    (↑ higher is better, ↓ lower is better, none for a diagnostic).
 
     Example:
         >>> import workbench as wb
@@ -62,7 +65,7 @@ def metric_dots(table: pd.DataFrame, metrics: Sequence[str] = DEFAULT_METRICS) -
     shown = [m for m in metrics if m in present] or present[:6]
     schemes = scheme_order(table["scheme"])
     colors = scheme_colors(schemes)
-    titles = [f"{m} {'↑' if higher_is_better(m) else '↓'}" for m in shown]
+    titles = [f"{m} {arrow(m)}".strip() for m in shown]
     fig = make_subplots(rows=1, cols=len(shown), subplot_titles=titles,
                         horizontal_spacing=min(0.08, 0.4 / len(shown)))
     for j, metric in enumerate(shown, start=1):
@@ -91,12 +94,15 @@ def metric_dots(table: pd.DataFrame, metrics: Sequence[str] = DEFAULT_METRICS) -
     return fig
 
 
-def summary_wide(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+def summary_wide(table: pd.DataFrame, digits: int = 3, verdict: bool = False) -> pd.DataFrame:
     """Schemes as rows, metrics as columns, cells "0.812 ± 0.013" (95% CI half-width).
 
     Why: the compact, copy-pasteable version of :func:`metric_dots` for the app's table and
     for papers. With one seed (n = 1) there is no interval and the cell is just the mean;
-    a missing value is an empty string. The index is named ``scheme``.
+    a missing value is an empty string. An interval cut at the metric's range (``clipped``,
+    see ``compare.interval_table``) is not symmetric and is written "0.010 [0.000, 0.031]".
+    ``verdict=True`` adds a last row, ``VERDICT_ROW``, with :func:`separation`'s verdict per
+    metric (the best scheme, or "not separated"). The index is named ``scheme``.
 
     Example:
         >>> import pandas as pd
@@ -115,37 +121,90 @@ def summary_wide(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
         mean = float(row.mean)
         if not np.isfinite(mean):
             continue
-        half = (float(row.ci_high) - float(row.ci_low)) / 2
+        lo, hi = float(row.ci_low), float(row.ci_high)
         cell = f"{mean:.{digits}f}"
-        if int(row.n) > 1 and np.isfinite(half):
-            cell += f" ± {half:.{digits}f}"
+        if int(row.n) > 1 and np.isfinite(lo) and np.isfinite(hi):
+            if bool(getattr(row, "clipped", False)):
+                cell += f" [{lo:.{digits}f}, {hi:.{digits}f}]"
+            else:
+                cell += f" ± {(hi - lo) / 2:.{digits}f}"
         out.loc[str(row.scheme), str(row.metric)] = cell
+    if verdict:
+        v = separation(table).set_index("metric")["verdict"]
+        out.loc[VERDICT_ROW] = [v.get(m, "") for m in metrics]
     return out
 
 
-def best_schemes(table: pd.DataFrame) -> dict[str, str]:
-    """The scheme with the best mean for every metric (lower is better for errors).
+def separation(table: pd.DataFrame) -> pd.DataFrame:
+    """Per metric: the best mean, and whether its 95% interval clears every other scheme's.
 
-    Why: the app highlights the winner per column; the direction lives here, once
-    (``LOWER_IS_BETTER``: ece, mce, brier, nll, mse, worst_group_mse, group_gap, ...).
-    Ties go to the scheme listed first; metrics without any finite mean are left out.
+    Why: the Overview highlights a winner only where the seeds support it. The best scheme
+    (highest mean, or lowest for a lower-is-better metric; the first listed on a tie) is
+    *separated* when its interval does not overlap the interval of any other scheme (for
+    higher is better: its ci_low > every other ci_high). Without intervals (n = 1), with
+    one scheme, with tied means, or for a metric without a direction (a diagnostic) nothing
+    is separated, and ``verdict`` says why: the best scheme's name when separated, else
+    "not separated" (``overlaps`` lists the schemes whose intervals overlap the best's),
+    "tie", "no interval (n = 1)", "one scheme" or "not ranked". Columns: metric, best,
+    runner_up, separated, verdict, overlaps (metrics without a finite mean are left out).
 
     Example:
         >>> import pandas as pd
-        >>> t = pd.DataFrame({"scheme": ["a", "b"], "metric": ["accuracy"] * 2,
-        ...                   "mean": [0.7, 0.9], "ci_low": [0.6, 0.8], "ci_high": [0.8, 1.0],
-        ...                   "n": [2, 2]})
-        >>> best_schemes(t)
-        {'accuracy': 'b'}
+        >>> t = pd.DataFrame({"scheme": ["a", "b"], "metric": ["perplexity"] * 2,
+        ...                   "mean": [9.546, 9.416], "ci_low": [9.50, 9.38],
+        ...                   "ci_high": [9.59, 9.45], "n": [3, 3]})
+        >>> separation(t)[["best", "separated", "verdict"]].values.tolist()
+        [['b', True, 'b']]
     """
+    columns = ["metric", "best", "runner_up", "separated", "verdict", "overlaps"]
     if is_empty(table, ("scheme", "metric", "mean")):
-        return {}
-    out = {}
+        return pd.DataFrame(columns=columns)
+    out = []
     for metric, rows in table.groupby("metric", sort=False):
         rows = rows[np.isfinite(rows["mean"].to_numpy(dtype=float))]
         if rows.empty:
             continue
-        values = rows["mean"].to_numpy(dtype=float)
-        k = int(np.argmax(values) if higher_is_better(str(metric)) else np.argmin(values))
-        out[str(metric)] = str(rows["scheme"].iloc[k])
-    return out
+        higher = higher_is_better(str(metric))
+        if higher is None:
+            out.append([metric, None, None, False, "not ranked", ""])
+            continue
+        rows = rows.sort_values("mean", ascending=not higher, kind="stable")
+        best, rest = rows.iloc[0], rows.iloc[1:]
+        runner = str(rest["scheme"].iloc[0]) if len(rest) else None
+        lo, hi = (rows[c].to_numpy(dtype=float) if c in rows else np.full(len(rows), np.nan)
+                  for c in ("ci_low", "ci_high"))
+        overlap: list[str] = []
+        separated = False
+        first, second = float(best["mean"]), float(rest["mean"].iloc[0]) if runner else 0.0
+        if runner is None:
+            verdict = "one scheme"
+        elif abs(first - second) <= TIE * max(1.0, abs(first)):
+            verdict = "tie"
+        elif not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+            verdict = "no interval (n = 1)"
+        else:
+            clear = lo[0] > hi[1:] if higher else hi[0] < lo[1:]
+            overlap = list(rest["scheme"].astype(str)[~clear])
+            separated = not overlap
+            verdict = str(best["scheme"]) if separated else "not separated"
+        out.append([metric, str(best["scheme"]), runner, separated, verdict, ", ".join(overlap)])
+    return pd.DataFrame(out, columns=columns)
+
+
+def best_schemes(table: pd.DataFrame) -> dict[str, str]:
+    """{metric: scheme} for the metrics where :func:`separation` finds a separated best.
+
+    Why: the app highlights the winner per column, and only a winner the seeds support
+    (its 95% interval clears every other scheme's); the direction comes from the metric
+    table. Metrics whose best is not separated are left out.
+
+    Example:
+        >>> import pandas as pd
+        >>> t = pd.DataFrame({"scheme": ["a", "b"], "metric": ["accuracy"] * 2,
+        ...                   "mean": [0.7, 0.9], "ci_low": [0.6, 0.8], "ci_high": [0.75, 1.0],
+        ...                   "n": [2, 2]})
+        >>> best_schemes(t)
+        {'accuracy': 'b'}
+    """
+    sep = separation(table)
+    return {str(r.metric): str(r.best) for r in sep.itertuples(index=False) if r.separated}

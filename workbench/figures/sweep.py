@@ -28,16 +28,17 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .overview import higher_is_better
+from ..metrics.catalog import direction_text
 from .style import apply_layout, empty_figure, is_empty, scheme_colors, scheme_order, with_alpha
 
 STATS = ("scheme", "metric", "mean", "std", "ci_low", "ci_high", "n")
+FLAGS = ("clipped",)  # compare.interval_table: the interval was cut to the metric's range
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 
 
 def swept_columns(table: pd.DataFrame) -> list[str]:
     """The swept-value columns of a sweep table (everything but the statistics)."""
-    return [c for c in table.columns if c not in STATS]
+    return [c for c in table.columns if c not in STATS and c not in FLAGS]
 
 
 def default_x(table: pd.DataFrame) -> str:
@@ -101,9 +102,8 @@ def sweep_lines(table: pd.DataFrame, x: str | None = None, metric: str = "balanc
                 continue
             name = scheme + "".join(f", {c}={v}" for c, v in zip(others, variant))
             _series(fig, part, x, numeric, xs, name, colors[scheme], DASHES[k % 6], metric)
-    arrow = "↑ higher is better" if higher_is_better(metric) else "↓ lower is better"
     fig.update_xaxes(title_text=x, type="log" if log_x else None)
-    fig.update_yaxes(title_text=f"{metric} ({arrow})")
+    fig.update_yaxes(title_text=f"{metric} ({direction_text(metric)})")
     return apply_layout(fig, title, height=440)
 
 

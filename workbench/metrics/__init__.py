@@ -7,6 +7,7 @@
 * ``weights``: effective sample size, max/min ratio and entropy of a weight vector, as
   device tensors (no host sync).
 * ``frames``: tidy per-group tables and the run summaries.
+* ``catalog``: the metric table (direction, range, format of every key; ``lookup``).
 
 Inputs are numpy arrays, torch tensors or lists; all functions are pure.
 
@@ -70,6 +71,7 @@ __all__ = [
     "worst_group_accuracy",
 ]
 
+from . import catalog  # noqa: E402
 from .posthoc import calibration_table, temperature_scaled  # noqa: E402
 
-__all__ += ["calibration_table", "temperature_scaled"]
+__all__ += ["calibration_table", "catalog", "temperature_scaled"]

@@ -9,8 +9,25 @@ The engine calls, at every step::
 
     losses = scheme.loss(outputs, y, info)                  # per-sample, with gradient
     state = scheme.update(losses.detach(), batch, state, info)
-    w = scheme.weights(losses.detach(), batch, state, info)  # detached, >= 0, mean 1
+    w = scheme.weights(losses.detach(), batch, state, info)  # detached, >= 0
     total = scheme.objective(losses, w, outputs, batch)       # default mean(w * l)
+
+How the weights are normalised depends on what the paper defines, and every scheme says
+which of these it is in its ``normalisation`` class attribute (see ``NORMALISATIONS``):
+
+- ``"fixed"``: one weight per sample, computed once, mean 1 over the *training set*, never
+  rescaled per batch (inverse_frequency, effective_number, fairness_reweighing, JTT,
+  importance_weighting, softdedup). A batch's mean weight varies around 1, and
+  mean_i(w_i l_i) is an unbiased estimate of the weighted empirical risk, as in SubpopBench's
+  ReWeight, Cui et al.'s code and AIF360's instance weights. Rescaling each batch to mean 1
+  instead would be a self-normalised estimator that drifts towards ERM as the batch shrinks
+  (at batch size 1 it *is* ERM).
+- ``"per-batch"``: the paper defines the weights from the batch itself and normalises them
+  over the batch (linupper, quadratic, extremes, kl_dro, cvar, detached focal).
+- ``"group"``: the objective is sum_g q_g lbar_g over the groups of the batch, i.e.
+  w_i = q_{g_i} B / m_{g_i} with m_g the batch count of group g (Group DRO, DoReMi,
+  fair_error_bound); groups absent from the batch contribute nothing.
+- ``"none"``: every weight is 1; the scheme changes the loss or what is drawn instead.
 
 Sampling schemes (``mode = "sample"``) return uniform weights and instead give the
 probability of drawing each training sample from ``sampling_probs``.
@@ -109,12 +126,58 @@ def per_sample_loss(outputs: torch.Tensor, y: torch.Tensor, task: str) -> torch.
     return F.cross_entropy(outputs, y, reduction="none")
 
 
+NORMALISATIONS = {
+    "fixed": "fixed per-sample weights, mean 1 over the training set, never rescaled per batch",
+    "per-batch": "weights defined from the batch itself, normalised to mean 1 over the batch",
+    "group": "group objective sum_g q_g lbar_g over the groups present in the batch",
+    "none": "all weights 1: the scheme changes the loss or what is drawn",
+}
+
+
 def normalise(w: torch.Tensor) -> torch.Tensor:
-    """Rescale weights to batch mean 1; all-zero weights become uniform."""
+    """Rescale weights to batch mean 1; all-zero weights become uniform.
+
+    For ``"per-batch"`` schemes only: fixed weights use ``mean_one_over_train`` once.
+    """
     total = w.sum()
     if not torch.isfinite(total) or total <= 0:
         return torch.ones_like(w)
     return w * (w.numel() / total)
+
+
+def mean_one_over_train(table: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
+    """Rescale a fixed weight table so that the mean weight over the training set is 1.
+
+    ``table`` holds one weight per training sample (``counts`` None) or one per key (a
+    class, a group, a cell) with ``counts`` the number of training samples of each key. A
+    table whose total is zero or not finite becomes 1 for every key that has samples.
+
+    Example:
+        >>> mean_one_over_train(torch.tensor([1.0, 4.0]), torch.tensor([3.0, 1.0]))
+        tensor([0.5714, 2.2857])
+    """
+    counts = torch.ones_like(table) if counts is None else counts.to(table.dtype)
+    total = (table * counts).sum()
+    if not torch.isfinite(total) or total <= 0:
+        return torch.where(counts > 0, torch.ones_like(table), torch.zeros_like(table))
+    return table * (counts.sum() / total)
+
+
+def group_objective_weights(q: torch.Tensor, batch: Batch, like: torch.Tensor) -> torch.Tensor:
+    """w_i = q_{g_i} B / m_{g_i}: then mean_i(w_i l_i) = sum_g q_g lbar_g over the groups
+    present in the batch (absent groups contribute nothing), as in Sagawa et al.'s
+    ``loss.py``. Detached, in ``like``'s dtype and device.
+
+    Example:
+        >>> b = Batch(torch.arange(3), torch.zeros(3), torch.tensor([0, 0, 1]), torch.zeros(3),
+        ...           step=0, n_groups=2, n_classes=0)
+        >>> group_objective_weights(torch.tensor([0.5, 0.5]), b, torch.zeros(3))
+        tensor([0.7500, 0.7500, 1.5000])
+    """
+    q = q.to(device=like.device, dtype=like.dtype)
+    g = batch.g.long().to(like.device)
+    counts = counts_in(batch, q).to(like.device)
+    return (q[g] * like.numel() / counts[g].clamp_min(1)).detach()
 
 
 @dataclass(frozen=True)
@@ -125,6 +188,7 @@ class Scheme:
     tasks: ClassVar[tuple[str, ...]] = ("classification", "regression", "lm")
     uniform_on_equal_losses: ClassVar[bool] = True  # equal losses -> uniform weights?
     needs_groups: ClassVar[bool] = False
+    normalisation: ClassVar[str] = "none"  # a key of NORMALISATIONS
     recorded_state: ClassVar[tuple[str, ...]] = ()  # (G,) state tensors recorded every step
     paper: ClassVar[str] = ""  # citation shown in docs, CLI and app
     formula: ClassVar[str] = ""  # LaTeX for the app's Learn view

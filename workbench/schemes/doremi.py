@@ -29,7 +29,16 @@ from typing import ClassVar
 import torch
 
 from ..registry import check
-from .base import SCHEMES, Batch, Scheme, State, TrainInfo, counts_in, normalise, per_sample_loss
+from .base import (
+    SCHEMES,
+    Batch,
+    Scheme,
+    State,
+    TrainInfo,
+    counts_in,
+    group_objective_weights,
+    per_sample_loss,
+)
 from .float32 import HUGE, TINY, check_float32
 from .jtt import check_fraction, stage_epochs
 
@@ -77,6 +86,7 @@ class DoReMiProxy(Scheme):
     needs_groups: ClassVar[bool] = True
     recorded_state: ClassVar[tuple[str, ...]] = ("alpha",)
     uniform_on_equal_losses: ClassVar[bool] = False
+    normalisation: ClassVar[str] = "group"
     paper: ClassVar[str] = PAPER
     formula: ClassVar[str] = (r"\alpha \leftarrow (1-c)\,\frac{\alpha \odot e^{\eta \lambda}}"
                               r"{\lVert \alpha \odot e^{\eta \lambda} \rVert_1} + \frac{c}{k}")
@@ -112,10 +122,7 @@ class DoReMiProxy(Scheme):
 
     def weights(self, losses: torch.Tensor, batch: Batch, state: State,
                 info: TrainInfo) -> torch.Tensor:
-        alpha = state["alpha"].to(losses.device)
-        g = batch.g.long().to(losses.device)
-        counts = counts_in(batch, alpha).to(losses.dtype)
-        return normalise(alpha[g] * losses.numel() / counts[g]).detach()
+        return group_objective_weights(state["alpha"], batch, losses)
 
 
 @SCHEMES.register("doremi")

@@ -11,9 +11,9 @@ Example:
     >>> from workbench.schemes.base import TrainInfo
     >>> info = TrainInfo("classification", torch.tensor([0, 0, 1, 1]),
     ...                  torch.tensor([0, 0, 0, 1]), n_classes=2, n_groups=2, total_steps=10)
-    >>> FairnessReweighing().init_state(info)["table"]
-    tensor([[0.7500, 1.5000],
-            [0.0000, 0.5000]])
+    >>> FairnessReweighing().init_state(info)["table"]  # cell (1, 0) empty: rescaled to mean 1
+    tensor([[0.8571, 1.7143],
+            [0.0000, 0.5714]])
 """
 
 from __future__ import annotations
@@ -24,7 +24,15 @@ from typing import ClassVar
 import torch
 
 from ..registry import check
-from .base import SCHEMES, Batch, Scheme, State, TrainInfo, normalise
+from .base import (
+    SCHEMES,
+    Batch,
+    Scheme,
+    State,
+    TrainInfo,
+    group_objective_weights,
+    mean_one_over_train,
+)
 
 _PAPER_FAIRSEG = ("Tian et al., FairSeg: A Large-Scale Medical Image Segmentation Dataset for "
                   "Fairness Learning Using Segment Anything Model with Fair Error-Bound "
@@ -34,14 +42,15 @@ _PAPER_FAIRSEG = ("Tian et al., FairSeg: A Large-Scale Medical Image Segmentatio
 
 def reweighing_table(y: torch.Tensor, g: torch.Tensor, n_groups: int,
                      n_classes: int) -> torch.Tensor:
-    """(G, C) table P(g) P(y) / P(g, y) = n_g n_y / (N n_gy); empty cells get 0."""
+    """(G, C) table P(g) P(y) / P(g, y) = n_g n_y / (N n_gy), mean 1 over the training set
+    (already so when no cell is empty); empty cells get 0."""
     N = y.numel()
     joint = torch.zeros(n_groups, n_classes, dtype=torch.float64, device=y.device)
     joint.index_put_((g.long(), y.long()), torch.ones(N, dtype=torch.float64, device=y.device),
                      accumulate=True)
     n_g, n_y = joint.sum(1, keepdim=True), joint.sum(0, keepdim=True)
     table = torch.where(joint > 0, n_g * n_y / (N * joint.clamp_min(1)), 0.0)
-    return table.to(torch.float32)
+    return mean_one_over_train(table, joint).to(torch.float32)
 
 
 @SCHEMES.register("fairness_reweighing")
@@ -53,11 +62,13 @@ class FairnessReweighing(Scheme):
     group and label independent, to its observed probability, both from the training set.
     In the weighted training set the label is independent of the group (the "discrimination"
     of the data is removed) while each group's and each label's total weight is kept.
-    The table has mean 1 over the training set when every (group, label) cell is non-empty
-    (sum over cells of n_g n_y / N = N). Our choices: cells with no training
-    sample get weight 0 (no sample looks them up); AIF360 handles one binary protected
-    attribute and a binary label, this generalises the same formula to G groups and C
-    classes; batches are rescaled to mean 1; classification only.
+    Fixed weights, as AIF360's instance weights: one per sample, mean 1 over the training
+    set (true of the formula itself when every (group, label) cell is non-empty, since
+    sum over cells of n_g n_y / N = N; with empty cells the table is rescaled to mean 1),
+    never rescaled per batch. Our choices: cells with no training sample get weight 0 (no
+    sample looks them up); AIF360 handles one binary protected attribute and a binary
+    label, this generalises the same formula to G groups and C classes; classification
+    only.
 
     Example:
         >>> FairnessReweighing().params()
@@ -67,6 +78,7 @@ class FairnessReweighing(Scheme):
     tasks: ClassVar[tuple[str, ...]] = ("classification",)
     needs_groups: ClassVar[bool] = True
     uniform_on_equal_losses: ClassVar[bool] = False  # weights follow (group, label) cells
+    normalisation: ClassVar[str] = "fixed"
     paper: ClassVar[str] = ("Kamiran and Calders, Data preprocessing techniques for "
                             "classification without discrimination, KAIS 2012; AIF360 Reweighing")
     formula: ClassVar[str] = r"w_i = \frac{P(g = g_i)\,P(y = y_i)}{P(g = g_i, y = y_i)}"
@@ -79,7 +91,7 @@ class FairnessReweighing(Scheme):
     def weights(self, losses: torch.Tensor, batch: Batch, state: State,
                 info: TrainInfo) -> torch.Tensor:
         table = state["table"].to(losses.device)
-        return normalise(table[batch.g.long(), batch.y.long()]).detach()
+        return table[batch.g.long(), batch.y.long()].detach()
 
 
 def group_quantiles(losses: torch.Tensor, g: torch.Tensor, n_groups: int,
@@ -102,10 +114,13 @@ class FairErrorBound(Scheme):
     u_g = quantile_q(losses of g in the batch) and
     bound_g <- momentum * bound_g + (1 - momentum) * u_g (the first time g is seen,
     bound_g <- u_g); groups never seen yet take the mean bound of the seen groups. Then
-    s_g = bound_g / mean_h(bound_h) (mean 1 over the G groups) and
-    w_i = (1 - c) s_{g_i} + c l_i / mean_j(l_j), rescaled to batch mean 1. c = 0 is pure
-    group scaling, c = 1 pure per-sample loss scaling. All-zero bounds or losses give 1 for
-    that part. State: ``bound`` (G,) (recorded every step) and ``seen`` (G,) 0/1.
+    q_g = bound_g / sum_h(bound_h) (the bounds normalised over the G groups) and the
+    objective is (1 - c) sum_g q_g lbar_g + c mean_i(l_i / mean_j(l_j) * l_i), the group
+    objective over the groups present in the batch plus per-sample loss scaling: as
+    weights, w_i = (1 - c) q_{g_i} B / m_{g_i} + c l_i / mean_j(l_j), with m_g the batch
+    count of group g; not rescaled per batch. c = 0 is pure group scaling, c = 1 pure
+    per-sample loss scaling. All-zero bounds give q uniform, all-zero losses 1 for the
+    sample part. State: ``bound`` (G,) (recorded every step) and ``seen`` (G,) 0/1.
 
     Example:
         >>> FairErrorBound(c=0.0).params()
@@ -115,9 +130,11 @@ class FairErrorBound(Scheme):
     needs_groups: ClassVar[bool] = True
     recorded_state: ClassVar[tuple[str, ...]] = ("bound",)
     uniform_on_equal_losses: ClassVar[bool] = False  # the bounds remember earlier batches
+    normalisation: ClassVar[str] = "group"
     paper: ClassVar[str] = _PAPER_FAIRSEG
     formula: ClassVar[str] = (r"b_g \leftarrow m b_g + (1-m)\,Q_q(l_{g}),\quad "
-                              r"w_i \propto (1-c)\frac{b_{g_i}}{\bar b} + c\frac{l_i}{\bar l}")
+                              r"w_i = (1-c)\,\frac{b_{g_i}}{\sum_h b_h}\frac{B}{m_{g_i}}"
+                              r" + c\,\frac{l_i}{\bar l}")
     quantile: float = 0.9
     momentum: float = 0.9
     c: float = 0.5
@@ -159,10 +176,11 @@ class FairErrorBound(Scheme):
     def weights(self, losses: torch.Tensor, batch: Batch, state: State,
                 info: TrainInfo) -> torch.Tensor:
         losses = losses.detach()
-        group_part = self.group_scale(state).to(losses.device)[batch.g.long()]
+        scale = self.group_scale(state)
+        group_part = group_objective_weights(scale / scale.sum(), batch, losses)
         mean_l = losses.mean()
         if torch.isfinite(mean_l) and mean_l > 0:
             sample_part = losses / mean_l
         else:
             sample_part = torch.ones_like(losses)
-        return normalise((1 - self.c) * group_part + self.c * sample_part).detach()
+        return ((1 - self.c) * group_part + self.c * sample_part).detach()

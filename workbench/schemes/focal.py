@@ -62,6 +62,7 @@ class Focal(Scheme):
 
     tasks: ClassVar[tuple[str, ...]] = ("classification",)
     uniform_on_equal_losses: ClassVar[bool] = True  # equal CE -> equal p_t -> uniform
+    normalisation: ClassVar[str] = "per-batch"  # the recorded (detached) factor
     paper: ClassVar[str] = "Lin et al., Focal Loss for Dense Object Detection, ICCV 2017"
     formula: ClassVar[str] = r"\ell_i = (1 - p_{t,i})^{\gamma}\,\mathrm{CE}_i"
     gamma: float = 2.0

@@ -55,6 +55,7 @@ class GroupDRO(Scheme):
     needs_groups: ClassVar[bool] = True
     recorded_state: ClassVar[tuple[str, ...]] = ("q",)  # the app plots q over steps
     uniform_on_equal_losses: ClassVar[bool] = False  # weights follow group sizes in the batch
+    normalisation: ClassVar[str] = "group"
     paper: ClassVar[str] = ("Sagawa et al., Distributionally Robust Neural Networks for Group "
                             "Shifts, ICLR 2020")
     formula: ClassVar[str] = (r"q_g \leftarrow \frac{q_g e^{\eta \bar l_g}}{\sum_h q_h "

@@ -24,7 +24,7 @@ import torch
 
 from ..metrics.weights import effective_sample_size
 from ..registry import check
-from .base import SCHEMES, Batch, Scheme, State, TrainInfo, normalise
+from .base import SCHEMES, Batch, Scheme, State, TrainInfo, mean_one_over_train
 
 FEATURES = ("auto", "quadratic", "linear")
 _CROSS_TERMS_UP_TO = 30  # inputs of at most this many features get all products x_j x_k
@@ -117,17 +117,19 @@ class ImportanceWeighting(Scheme):
     (label 1), and stores w(x_i) = (n_tr / n_te) P(test | x_i) / P(train | x_i), clipped
     to [0, clip], for every training sample as ``state["table"]`` (N,). Only the test
     split's unlabelled inputs X are used, never its targets: the transductive covariate-
-    shift setting of the papers. A batch's weights are the table at its samples, rescaled
-    to batch mean 1. ``state["ess"]`` (0-d) is the Kish effective sample size of the whole
-    weight vector as a fraction of N, and ``state["report"]`` = {"ess", "clipped_fraction"
-    (floats), "features" (the map used)} for the run's info. Clipping bounds the variance
-    that large ratios bring (the concern of Double-Weighting for Covariate Shift
-    Adaptation, Segovia-Martin et al. 2023). Our choices: inputs standardised with pooled
-    statistics; ``features`` "linear" (log ratio linear in x: exact for Gaussians with
-    equal covariance), "quadratic" (with the second-order terms: exact for any two
-    Gaussians) or "auto" (default: quadratic when its held-out log loss is lower by more
-    than one standard error, else linear); clip default 10; before ``prepare`` (or if it
-    is not called) the table is all ones, i.e. ERM.
+    shift setting of the papers. The table is rescaled once to mean 1 over the training set
+    (the true ratio already has mean 1 under the training distribution) and a batch's
+    weights are the table at its samples: fixed weights, never rescaled per batch.
+    ``state["ess"]`` (0-d) is the Kish effective sample size of the whole weight vector as
+    a fraction of N, and ``state["report"]`` = {"ess", "clipped_fraction" (floats),
+    "features" (the map used)} for the run's info. Clipping bounds the variance that large
+    ratios bring (the concern of Double-Weighting for Covariate Shift Adaptation,
+    Segovia-Martin et al. 2023). Our choices: inputs standardised with pooled statistics;
+    ``features`` "linear" (log ratio linear in x: exact for Gaussians with equal
+    covariance), "quadratic" (with the second-order terms: exact for any two Gaussians) or
+    "auto" (default: quadratic when its held-out log loss is lower by more than one
+    standard error, else linear); clip default 10; before ``prepare`` (or if it is not
+    called) the table is all ones, i.e. ERM.
 
     Example:
         >>> ImportanceWeighting(clip=5.0).params()
@@ -135,6 +137,7 @@ class ImportanceWeighting(Scheme):
     """
 
     uniform_on_equal_losses: ClassVar[bool] = False  # weights depend on inputs, not losses
+    normalisation: ClassVar[str] = "fixed"
     paper: ClassVar[str] = ("Shimodaira, Improving predictive inference under covariate shift "
                             "by weighting the log-likelihood function, 2000; Segovia-Martin "
                             "et al., Double-Weighting for Covariate Shift Adaptation, 2023")
@@ -161,7 +164,8 @@ class ImportanceWeighting(Scheme):
         X_tr, X_te = ctx.splits["train"].X, ctx.splits["test"].X
         w, clipped, features = density_ratio(X_tr.cpu().numpy(), X_te.cpu().numpy(), self.C,
                                              self.clip, self.features, return_features=True)
-        table = torch.as_tensor(w, dtype=torch.float32, device=X_tr.device)
+        table = mean_one_over_train(torch.as_tensor(w, dtype=torch.float64)).to(
+            device=X_tr.device, dtype=torch.float32)
         ess = effective_sample_size(table)
         return {**state, "table": table, "ess": ess,
                 "report": {"ess": float(ess), "clipped_fraction": clipped,
@@ -170,4 +174,4 @@ class ImportanceWeighting(Scheme):
     def weights(self, losses: torch.Tensor, batch: Batch, state: State,
                 info: TrainInfo) -> torch.Tensor:
         table = state["table"].to(losses.device)
-        return normalise(table[batch.idx.to(losses.device)]).detach()
+        return table[batch.idx.to(losses.device)].detach()

@@ -21,7 +21,7 @@ from typing import ClassVar
 import torch
 
 from ..registry import check
-from .base import SCHEMES, Batch, Scheme, State, TrainInfo, normalise
+from .base import SCHEMES, Batch, Scheme, State, TrainInfo, mean_one_over_train
 
 MODES = ("weight", "sample")
 
@@ -57,8 +57,10 @@ class JTT(Scheme):
     Stage 1 ("jtt_stage1", recorded in ``run.stages``): ERM (uniform weights) for T epochs,
     T = ``stage1_epochs`` x the run's epochs (rounded, at least 1). The error set E is the
     training samples its model misclassifies. The main stage trains afresh with E
-    up-weighted by ``lambda_up`` (paper: 20 to 100): ``mode="weight"`` gives static
-    per-sample weights lambda_up (E) or 1, rescaled to batch mean 1; ``mode="sample"``
+    up-weighted by ``lambda_up`` (paper: 20 to 100): ``mode="weight"`` gives fixed
+    per-sample weights proportional to lambda_up (E) or 1, rescaled once to mean 1 over the
+    training set and never per batch (so E's share of the objective is the paper's
+    lambda_up |E| / (lambda_up |E| + N - |E|) at any batch size); ``mode="sample"``
     draws sample i with probability proportional to lambda_up (E) or 1, uniform loss weights.
     State: ``error`` (N,) bool, ``upweight`` (N,) float, and after ``prepare`` a
     ``report`` (error-set size and fraction; per group its share of E and error rate).
@@ -74,6 +76,7 @@ class JTT(Scheme):
 
     tasks: ClassVar[tuple[str, ...]] = ("classification",)
     uniform_on_equal_losses: ClassVar[bool] = False  # weights follow the error set
+    normalisation: ClassVar[str] = "fixed"  # mode="weight"; mode="sample" draws instead
     paper: ClassVar[str] = ("Liu et al., Just Train Twice: Improving Group Robustness without "
                             "Training Group Information, ICML 2021")
     formula: ClassVar[str] = (r"E = \{i : \hat y^{(1)}_i \ne y_i\},\quad "
@@ -99,7 +102,8 @@ class JTT(Scheme):
         first = ctx.fit("uniform", epochs=epochs, stage="jtt_stage1")
         tr = ctx.splits["train"]
         error = ctx.outputs(first.model, "train").argmax(dim=1) != tr.y
-        upweight = torch.where(error, float(self.lambda_up), 1.0).to(torch.float32)
+        upweight = mean_one_over_train(torch.where(error, float(self.lambda_up), 1.0)
+                                       .to(torch.float32))
         report = group_error_report(error.cpu(), tr.g.cpu(), ctx.data.group_names)
         return {**state, "error": error, "upweight": upweight,
                 "report": {**report, "stage1_epochs": float(epochs)}}
@@ -109,7 +113,7 @@ class JTT(Scheme):
         if self.mode == "sample":
             return torch.ones_like(losses)
         up = state["upweight"].to(losses.device)[batch.idx.to(losses.device)]
-        return normalise(up).detach()
+        return up.detach()
 
     def sampling_probs(self, state: State, info: TrainInfo, step: int) -> torch.Tensor | None:
         if self.mode != "sample":

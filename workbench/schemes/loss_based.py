@@ -58,6 +58,7 @@ class SowScheme(Scheme):
     quadratic divides by delta^2, the softmax by r), other values are rejected.
     """
 
+    normalisation: ClassVar[str] = "per-batch"  # softmax over the batch, times B
     delta: float = 1.0
     r: float = 1.0
     burn_in: float = 0.0
@@ -174,6 +175,7 @@ class KLDRO(Scheme):
         {'lam': 0.5}
     """
 
+    normalisation: ClassVar[str] = "per-batch"
     paper: ClassVar[str] = ("Zhang et al., Doubly Robust Instance-Reweighted Adversarial "
                             "Training, 2023; Take the Bull by the Horns (IR-DRO), 2024")
     formula: ClassVar[str] = r"w_i = B\,\frac{e^{l_i/\lambda}}{\sum_j e^{l_j/\lambda}}"

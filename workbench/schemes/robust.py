@@ -71,6 +71,7 @@ class CVaR(Scheme):
         {'alpha': 0.1}
     """
 
+    normalisation: ClassVar[str] = "per-batch"
     paper: ClassVar[str] = ("Levy, Carmon, Duchi and Sidford, Large-Scale Methods for "
                             "Distributionally Robust Optimization, NeurIPS 2020")
     formula: ClassVar[str] = (r"w_i = \frac{1}{\alpha}\,\mathbb{1}[l_i \ge l_{(k)}],\quad "

@@ -56,7 +56,7 @@ class TemperatureSampling(Scheme):
 
     Each sample of c is drawn with probability q_c / n_c. tau = 1 is natural sampling
     (every sample 1/N), tau -> inf gives every non-empty class the same mass (class-balanced
-    "upsampling"), tau < 1 sharpens towards the largest class. Wang et al. 2024 show that
+    "upsampling"), tau < 1 sharpens towards the largest class. Li et al. (NAACL 2025) show that
     under full-batch gradient descent this equals loss weighting with w_c = q_c N / n_c
     (``equivalent_weights``), while with SGD sampling has lower gradient variance, converges
     faster and over-fits the rare classes sooner. Our choices: tau >= 1e-3 (float("inf")
@@ -71,8 +71,9 @@ class TemperatureSampling(Scheme):
 
     mode: ClassVar[str] = "sample"
     uniform_on_equal_losses: ClassVar[bool] = True  # loss weights are always uniform
-    paper: ClassVar[str] = ("Wang et al., Upsample or Upweight? Balanced Training on Heavily "
-                            "Imbalanced Datasets, 2024")
+    paper: ClassVar[str] = ("Li, Xu, Tan, Murray and Khashabi, Upsample or Upweight? Balanced "
+                            "Training on Heavily Imbalanced Datasets, NAACL 2025 "
+                            "(arXiv 2410.04579)")
     formula: ClassVar[str] = (r"P(i) = \frac{q_{c(i)}}{n_{c(i)}},\quad q_c \propto "
                               r"\left(\frac{n_c}{N}\right)^{1/\tau}")
     tau: float = 1.0
@@ -112,7 +113,7 @@ SCHEDULES = ("linear", "cosine")
 class Cooldown(Scheme):
     """Temperature sampling whose tau cools from ``tau_start`` to ``tau_end`` during training.
 
-    Wang et al. 2024 ("reduce the sampling temperature during training"): a high tau early
+    Li et al., NAACL 2025 ("reduce the sampling temperature during training"): a high tau early
     (near class-balanced draws) gives the rare classes fast convergence, a low tau late
     (near natural draws) stops the model from over-fitting their few samples. At step t,
     with fraction f = min(1, t / max(1, T - S)) (T total steps, S steps per epoch):

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ..registry import check
-from .base import SCHEMES, Batch, Scheme, State, TrainInfo, normalise
+from .base import SCHEMES, Batch, Scheme, State, TrainInfo, mean_one_over_train
 
 MEASURES = ("auto", "rows", "ngram")
 NGRAM = 3
@@ -80,7 +80,8 @@ class SoftDedup(Scheme):
     sequences, exp of the mean log-probability of the sample's token 3-grams under the
     training set's 3-gram counts (the paper's n-gram commonness). The weight table
     commonness^(-power), rescaled to mean 1 over the training set, is ``state["table"]``;
-    a batch's weights are the table at its samples, rescaled to batch mean 1.
+    a batch's weights are the table at its samples (fixed weights, never rescaled per
+    batch).
     Our choices: labels are ignored (only inputs make duplicates); ``measure`` "auto" uses
     n-grams when every input is a non-negative integer id with some id > 1 and there are
     >= 3 columns (token data), rows otherwise; "rows"/"ngram" force one; no clipping;
@@ -93,6 +94,7 @@ class SoftDedup(Scheme):
 
     tasks: ClassVar[tuple[str, ...]] = ("classification", "regression", "lm")
     uniform_on_equal_losses: ClassVar[bool] = False  # weights depend on inputs, not losses
+    normalisation: ClassVar[str] = "fixed"
     paper: ClassVar[str] = ("He et al., SoftDedup: an Efficient Data Reweighting Method for "
                             "Speeding Up Language Model Pre-training, ACL 2024")
     formula: ClassVar[str] = r"w_i \propto \mathrm{commonness}(x_i)^{-p}"
@@ -115,7 +117,7 @@ class SoftDedup(Scheme):
     def table(self, X: np.ndarray) -> torch.Tensor:
         """commonness^(-power), mean 1 over the training set, float32."""
         w = commonness(X, float(self.radius), self.measure) ** (-float(self.power))
-        return torch.as_tensor(w / w.mean(), dtype=torch.float32)
+        return mean_one_over_train(torch.as_tensor(w, dtype=torch.float64)).to(torch.float32)
 
     def prepare(self, ctx, state: State) -> State:
         X = ctx.splits["train"].X
@@ -124,4 +126,4 @@ class SoftDedup(Scheme):
     def weights(self, losses: torch.Tensor, batch: Batch, state: State,
                 info: TrainInfo) -> torch.Tensor:
         table = state["table"].to(losses.device)
-        return normalise(table[batch.idx.to(losses.device)]).detach()
+        return table[batch.idx.to(losses.device)].detach()

@@ -3,8 +3,10 @@
 ``uniform`` is plain ERM. ``inverse_frequency`` and ``effective_number`` give every class
 (or group) one weight computed once from the training counts in ``init_state`` and stored
 in the state as ``{"table": (K,)}``; a batch's weights are the table looked up at its labels
-(or group ids) and rescaled to batch mean 1. Classes absent from the training set get
-weight 0 in the table (never inf); no sample can look them up.
+(or group ids), never rescaled per batch: the table has mean 1 over the training set, so
+a batch's mean weight varies around 1 and mean_i(w_i l_i) is an unbiased estimate of the
+weighted risk (SubpopBench's ReWeight, Cui et al.'s code). Classes absent from the training
+set get weight 0 in the table (never inf); no sample can look them up.
 
 Example:
     >>> import torch
@@ -23,7 +25,7 @@ from typing import ClassVar
 import torch
 
 from ..registry import check
-from .base import SCHEMES, Batch, Scheme, State, TrainInfo, normalise
+from .base import SCHEMES, Batch, Scheme, State, TrainInfo, mean_one_over_train
 
 BY_CHOICES = ("class", "group")
 
@@ -48,14 +50,6 @@ def batch_keys(by: str, batch: Batch) -> torch.Tensor:
     return (batch.g if by == "group" else batch.y).long()
 
 
-def mean_one_over_train(table: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
-    """Rescale a per-key table so that the mean weight over the training set is 1."""
-    total = (table * counts).sum()
-    if not torch.isfinite(total) or total <= 0:
-        return torch.where(counts > 0, torch.ones_like(table), torch.zeros_like(table))
-    return table * (counts.sum() / total)
-
-
 @SCHEMES.register("uniform")
 @dataclass(frozen=True)
 class Uniform(Scheme):
@@ -77,6 +71,7 @@ class _TableScheme(Scheme):
     """A weight per class or group, computed once from the training counts."""
 
     uniform_on_equal_losses: ClassVar[bool] = False  # weights depend on labels, not losses
+    normalisation: ClassVar[str] = "fixed"
     # each subclass declares the field ``by: str = "class"`` after its own parameters
 
     def table(self, counts: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
@@ -89,7 +84,7 @@ class _TableScheme(Scheme):
     def weights(self, losses: torch.Tensor, batch: Batch, state: State,
                 info: TrainInfo) -> torch.Tensor:
         table = state["table"].to(losses.device)
-        return normalise(table[batch_keys(self.by, batch).to(losses.device)]).detach()
+        return table[batch_keys(self.by, batch).to(losses.device)].detach()
 
 
 @SCHEMES.register("inverse_frequency")
@@ -98,19 +93,21 @@ class InverseFrequency(_TableScheme):
     """Inverse-frequency weights w_i proportional to n_{c(i)}^(-p), by class or by group.
 
     Up-weighting rare classes (or groups) so that each one contributes to the loss as if
-    the data were balanced: p = 1 is the "upweight" / "scalarization" rule of Wang et al.
-    2024 (SubpopBench ReWeight, scikit-learn's ``class_weight="balanced"`` up to scale),
-    p = 0.5 the milder square-root variant (SqrtReWeight), p = 0 uniform.
-    Our choices: the table is rescaled to mean 1 over the training set, then each batch is
-    rescaled again to batch mean 1; empty classes get weight 0.
+    the data were balanced: p = 1 is the "upweight" / "scalarization" rule of Li et al.
+    (NAACL 2025; SubpopBench ReWeight, scikit-learn's ``class_weight="balanced"`` up to
+    scale), p = 0.5 the milder square-root variant (SqrtReWeight), p = 0 uniform.
+    Fixed weights: the table is rescaled to mean 1 over the training set once and never
+    rescaled per batch, so with p = 1 every class carries the same share of the objective
+    at any batch size; empty classes get weight 0.
 
     Example:
         >>> InverseFrequency(p=0.5, by="group").params()
         {'p': 0.5, 'by': 'group'}
     """
 
-    paper: ClassVar[str] = ("Wang et al., Upsample or Upweight? Balanced Training on Heavily "
-                            "Imbalanced Datasets, 2024; SubpopBench ReWeight (Yang et al. 2023)")
+    paper: ClassVar[str] = ("Li, Xu, Tan, Murray and Khashabi, Upsample or Upweight? Balanced "
+                            "Training on Heavily Imbalanced Datasets, NAACL 2025 "
+                            "(arXiv 2410.04579); SubpopBench ReWeight (Yang et al. 2023)")
     formula: ClassVar[str] = r"w_i \propto n_{c(i)}^{-p}"
     p: float = 1.0
     by: str = "class"
@@ -134,8 +131,9 @@ class EffectiveNumber(_TableScheme):
     Each class c gets (1 - beta) / (1 - beta^n_c), the inverse of its effective number of
     samples (1 - beta^n) / (1 - beta): beta = 0 is uniform, beta -> 1 inverse frequency.
     Typical beta: 0.9, 0.99, 0.999, 0.9999. Our choices: the weights are normalised to mean 1
-    over the training set (Cui et al. normalise them to sum to C over classes), then to batch
-    mean 1; ``by="group"`` applies the same rule to groups; empty classes get weight 0.
+    over the training set (Cui et al. normalise them to sum to C over classes; the two differ
+    by one constant factor), fixed, never rescaled per batch; ``by="group"`` applies the same
+    rule to groups; empty classes get weight 0.
 
     Example:
         >>> EffectiveNumber(beta=0.9).params()
