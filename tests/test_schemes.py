@@ -241,10 +241,12 @@ def test_group_dro_adjustment_and_weights_by_hand():
     q1 = scheme.update(losses, batch, q0, info)["q"]
     u = [math.exp(2.0 + 2.0 / 2.0), math.exp(0.5 + 2.0 / 1.0), 1.0]  # absent: step 0
     np.testing.assert_allclose(q1.numpy(), [x / sum(u) for x in u], rtol=1e-5)
-    # weights q_g / m_g rescaled to batch mean 1: m = (2, 1) in the batch
+    # weights q_g B / m_g, not rescaled: m = (2, 1) in the batch, group 2 absent
     w = scheme.weights(losses, batch, {"q": q1}, info)
-    raw = [q1[0] / 2, q1[0] / 2, q1[1] / 1]
-    np.testing.assert_allclose(w.numpy(), [3 * r / sum(raw) for r in raw], rtol=1e-5)
+    raw = [q1[0] * 3 / 2, q1[0] * 3 / 2, q1[1] * 3 / 1]
+    np.testing.assert_allclose(w.numpy(), raw, rtol=1e-5)
+    objective = scheme.objective(losses, w, None, batch)
+    assert objective.item() == pytest.approx(float(q1[0] * 2.0 + q1[1] * 0.5), rel=1e-5)
     # a non-finite loss in group 1 leaves that group's q where the others' update puts it
     bad = scheme.update(torch.tensor([1.0, 3.0, float("nan")]), batch, q0, info)["q"]
     assert torch.isfinite(bad).all() and abs(float(bad.sum()) - 1) < 1e-6
@@ -284,12 +286,14 @@ def test_group_dro_adjustment_and_weights():
     # zero losses: steps are 2 / sqrt(4) = 1 and 2 / sqrt(16) = 0.5; group 2 absent: 0
     u = [math.e, math.exp(0.5), 1.0]
     np.testing.assert_allclose(q.numpy(), [x / sum(u) for x in u], rtol=1e-5)
-    # weights: w_i = q_g B / m_g, rescaled to mean 1 (group 2 absent from the batch)
+    # weights: w_i = q_g B / m_g, not rescaled (group 2 absent from the batch): the batch's
+    # mean weight is the q-mass of the groups present, 0.2 + 0.3
     state = {"q": torch.tensor([0.2, 0.3, 0.5])}
     losses, batch, _ = small_batch([1.0, 2.0, 4.0], g=[0, 0, 1])
     w = scheme.weights(losses, batch, state, info)
     raw = np.array([0.2 * 3 / 2, 0.2 * 3 / 2, 0.3 * 3 / 1])
-    np.testing.assert_allclose(w.numpy(), raw / raw.mean(), rtol=1e-5)
+    np.testing.assert_allclose(w.numpy(), raw, rtol=1e-5)
+    assert w.mean().item() == pytest.approx(0.5)
     # all groups present: mean(w l) = sum_g q_g lbar_g
     state = {"q": torch.tensor([0.2, 0.8, 0.0])}
     w = scheme.weights(losses, batch, state, info)
@@ -335,7 +339,7 @@ def test_group_dro_follows_the_authors_loss_py():
 def test_group_dro_q_never_underflows_to_zero():
     """eta = 1e6: q of the groups that are not the worst underflows to exactly 0 without a
     clamp; ours stops at the smallest normal float, and a batch holding only such a group
-    still gets finite weights of mean 1 (before: 0 / 0 = NaN)."""
+    still gets finite weights (before: 0 / 0 = NaN)."""
     info = make_info("regression", y=torch.zeros(8), g=torch.arange(8) % 2, n_groups=2)
     losses, g = torch.tensor([1.0, 2.0]), torch.tensor([0, 1])
     scheme = wb.SCHEMES.create("group_dro", eta=1e6)
@@ -346,8 +350,8 @@ def test_group_dro_q_never_underflows_to_zero():
     assert torch.isnan(authors_group_dro([(losses, g)], 2, 1e6)[0][0]).all()
     assert float(q[0]) == torch.finfo(torch.float32).tiny and float(q[1]) == 1.0
     only0 = Batch(torch.arange(3), torch.zeros(3), torch.zeros(3).long(), torch.zeros(3), 1, 2, 1)
-    w = scheme.weights(torch.ones(3), only0, {"q": q}, info)
-    assert torch.equal(w, torch.ones(3))
+    w = scheme.weights(torch.ones(3), only0, {"q": q}, info)  # q_0 B / m_0 = q_0: finite
+    assert torch.isfinite(w).all() and torch.equal(w, torch.full((3,), float(q[0])))
     q2 = scheme.update(torch.ones(3), only0, {"q": q}, info)["q"]  # and it can recover
     assert torch.isfinite(q2).all() and float(q2.min()) > 0
 

@@ -22,7 +22,7 @@ from typing import ClassVar
 import torch
 
 from ..registry import check
-from .base import SCHEMES, Batch, Scheme, State, TrainInfo, counts_in
+from .base import SCHEMES, Batch, Scheme, State, TrainInfo, counts_in, group_objective_weights
 from .float32 import HUGE, check_float32
 
 
@@ -35,9 +35,10 @@ class GroupDRO(Scheme):
     batch, q_g <- q_g exp(eta * (lbar_g + adjustment / sqrt(n_g))) with lbar_g its mean
     batch loss and n_g its training count; absent groups keep q_g; then q is renormalised
     to sum 1 (in log-space, so it stays finite). ``weights``: w_i = q_{g_i} B / m_{g_i}
-    (m_g = count of g in the batch), so mean(w l) = sum_g q_g lbar_g; groups absent from the
-    batch get no weight, and the rescaling to batch mean 1 divides by the q-mass of the
-    present groups. Defaults: eta = 0.01, adjustment C = 0 (the generalisation adjustment
+    (m_g = count of g in the batch), so mean(w l) = sum_g q_g lbar_g over the groups present
+    (the authors' ``group_loss @ adv_probs``, whose absent groups have loss 0); the weights
+    are not rescaled per batch, so a batch missing a group has mean weight below 1. Defaults:
+    eta = 0.01, adjustment C = 0 (the generalisation adjustment
     C / sqrt(n_g) enters only the q update, as in the authors' code).
     Our choices: absent groups are not updated (the authors' code adds the adjustment to
     them too); q covers all G groups, including groups empty in the training set; a group
@@ -97,10 +98,6 @@ class GroupDRO(Scheme):
 
     def weights(self, losses: torch.Tensor, batch: Batch, state: State,
                 info: TrainInfo) -> torch.Tensor:
-        q = state["q"]
-        if q.dtype != losses.dtype:
-            q = q.to(losses.dtype)
-        # w_i = B (q_g / m_g) / sum_j (q_gj / m_gj), as a softmax of log(q_g / m_g): q_g may
-        # be as small as 1e-38, whose quotient by m_g the plain division would leave subnormal
-        log_w = q.clamp_min(torch.finfo(q.dtype).tiny).log().sub_(counts_in(batch, q).log())
-        return log_w[batch.g].softmax(0).mul_(batch.g.numel())  # batch mean 1
+        # w_i = q_g B / m_g: mean(w l) = sum_g q_g lbar_g over the groups in the batch, the
+        # authors' ``group_loss @ adv_probs`` (absent groups contribute 0); q >= 1.18e-38
+        return group_objective_weights(state["q"], batch, losses)
