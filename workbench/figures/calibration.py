@@ -50,7 +50,7 @@ def reliability_diagram(predictions: pd.DataFrame, n_bins: int = 15, by_group: b
     """Accuracy per confidence bin against the diagonal, one column per scheme.
 
     Why: see the module docstring. Test split, seeds pooled, top-label confidence,
-    ``n_bins`` equal-width bins (the ECE of REFERENCE.md section 5, printed in each facet
+    ``n_bins`` equal-width bins (the top-label ECE of Guo et al. 2017, printed in each facet
     title). ``by_group=True`` adds one row per group (names from ``group_names``, e.g.
     ``run.info["group_names"]``, else the group ids); groups with few test samples give
     noisy bars, the hover shows each bin's count. ``temperature=True`` first scales each

@@ -6,7 +6,7 @@ get weight against loss for one batch of evenly spaced losses, computed by the s
 own ``weights()``; focal (weights from the model's confidence) gets weight against p_t;
 static, group and sampling schemes get bars per class (split by a minority group) for an
 example long-tailed count profile. ``batch_size=2`` shows the degenerate case of Sow et
-al.'s min-max normalisation (REFERENCE.md section 3): any two losses map to h = -delta,
+al.'s min-max normalisation: any two losses map to h = -delta,
 +delta, so the weights never change. Schemes with uniform loss weights that act elsewhere
 (logit adjustment, JTT, pruning, ...) and anything that cannot be probed give a "no
 weight-function plot" figure.

@@ -1,7 +1,7 @@
 """The overview of a comparison: final metrics per scheme with their 95% intervals.
 
-Why: a scheme "wins" only if its interval over seeds clears the others' (REFERENCE.md
-section 6: undefined error bars are a known pitfall), so the dots always carry the
+Why: a scheme "wins" only if its interval over seeds clears the others' (undefined
+error bars are a known pitfall: DomainBed issues 22, 69, 103), so the dots always carry the
 t-interval from ``Comparison.table``, the text table says "mean ± half-width", and
 :func:`separation` names a best scheme only when its interval does not overlap any other
 scheme's; otherwise it says the schemes are not separated. Directions come from the metric

@@ -2,8 +2,7 @@
 
 Why: the end metrics say *whether* a scheme helped; these figures say *what it did*:
 weight pushed onto hard samples (or, for LinUpper, off easy ones), Group DRO's mass moving
-to the worst group, weights collapsing onto a few samples (falling ESS, REFERENCE.md
-sections 5 and 6). Inputs: ``Comparison.frame("weights")`` and ``frame("history")``.
+to the worst group, weights collapsing onto a few samples (falling ESS). Inputs: ``Comparison.frame("weights")`` and ``frame("history")``.
 
 Example:
     >>> weight_histogram(None).layout.annotations[0].text
@@ -260,8 +259,7 @@ def ess_over_steps(history: pd.DataFrame, smooth: bool | None = None) -> go.Figu
     """Effective sample size of the batch weights, as a fraction of the batch, per step.
 
     Why: ESS = (sum w)^2 / (n sum w^2) is the share of the batch that effectively trains:
-    1 for uniform weights, low when a few samples carry the weight (DRO collapse,
-    REFERENCE.md section 6). Mean over seeds, min-max band. Per-step ESS is noisy: with
+    1 for uniform weights, low when a few samples carry the weight (DRO collapse). Mean over seeds, min-max band. Per-step ESS is noisy: with
     ``smooth=None`` a rolling mean over one epoch's steps is applied when the curve jumps by
     more than 0.01 per step (the title says so); ``smooth=True/False`` forces it.
 

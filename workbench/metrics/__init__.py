@@ -1,4 +1,4 @@
-"""Metrics, defined once for the trainer, the app and the tests (REFERENCE.md section 5).
+"""Metrics, defined once for the trainer, the app and the tests.
 
 * ``classification``: accuracy (plain test mean), balanced accuracy, macro F1, per-class /
   per-group / worst-group accuracy, group gap, demographic parity and equalized odds.

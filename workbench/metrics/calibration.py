@@ -1,4 +1,4 @@
-"""Calibration metrics and post-hoc temperature scaling (REFERENCE.md section 5).
+"""Calibration metrics and post-hoc temperature scaling.
 
 Why: reweighting often changes *confidence* more than ranking. ECE/MCE (Naeini et al. 2015;
 Guo et al., "On Calibration of Modern Neural Networks", ICML 2017), adaptive and classwise

@@ -1,4 +1,4 @@
-"""Accuracy-type and fairness metrics (REFERENCE.md section 5), pure numpy.
+"""Accuracy-type and fairness metrics, pure numpy.
 
 Why here and not sklearn/fairlearn: the workbench needs the *same* definition in the
 trainer, the app and the tests, with the edge cases decided once (absent classes, one-class
@@ -7,7 +7,7 @@ groups). The definitions follow sklearn (balanced accuracy, macro F1) and fairle
 
 "accuracy" is always the plain mean over the evaluation set it is given (every test sample
 counts once). It is NOT the train-proportion-weighted group average that some JTT / Group
-DRO code reports as "average accuracy" (REFERENCE.md section 6). Group-level views are
+DRO code reports as "average accuracy". Group-level views are
 ``per_group_accuracy`` / ``worst_group_accuracy``.
 
 Inputs may be numpy arrays, torch tensors or lists. ``y_pred`` is hard labels; a 2-D array

@@ -4,7 +4,7 @@ Why: reweighting shifts a model's confidence (up-weighting rare classes makes it
 over-predict them, loss-based schemes change how sharp it is). One temperature T per run,
 fitted on that run's *validation* split (Guo et al., ICML 2017), separates "the scheme hurt
 calibration" (fixed by T, ``ece_ts`` small) from "the scheme hurt the ranking" (not fixable
-by T: accuracy is unchanged by scaling). REFERENCE.md section 5.
+by T: accuracy is unchanged by scaling).
 
 Works on ``Comparison.frame("predictions")`` (scheme, seed, key, split, sample_id, label,
 group, ..., confidence, p0..p{C-1}). Only probabilities are stored, so T is fitted on the

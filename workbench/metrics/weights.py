@@ -1,8 +1,8 @@
-"""Diagnostics of a loss-weight vector (REFERENCE.md section 5, "Weight diagnostics").
+"""Diagnostics of a loss-weight vector.
 
 Why: a reweighting scheme that puts all its mass on a few samples trains on a tiny
 effective data set, whatever the batch size says (DoReMi and DRO weights collapsing are a
-known failure, REFERENCE.md section 6). Kish's effective sample size (Kish, "Survey
+known failure: DoReMi issue 5). Kish's effective sample size (Kish, "Survey
 Sampling", 1965), the max/min ratio and the weight entropy show this at every step.
 
 The functions are tensor-in, tensor-out (0-d, same device and floating dtype), built only

@@ -1,4 +1,4 @@
-"""Weighting schemes (REFERENCE.md sections 1-4); importing this module registers them."""
+"""Weighting schemes; importing this module registers them."""
 
 from . import (  # noqa: F401  (registration)
     adjusted,

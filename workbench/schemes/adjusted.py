@@ -1,4 +1,4 @@
-"""Logit adjustment (Menon et al., ICLR 2021), REFERENCE.md section 3: a loss, not a weight.
+"""Logit adjustment (Menon et al., ICLR 2021): a loss, not a weight.
 
 The logit-adjusted loss adds tau log pi_c to every logit before the softmax cross-entropy,
 pi being the training class priors. Rare classes then need a larger margin to be

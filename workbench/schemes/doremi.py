@@ -1,4 +1,4 @@
-"""DoReMi domain reweighting (Xie et al., NeurIPS 2023), REFERENCE.md section 4.
+"""DoReMi domain reweighting (Xie et al., NeurIPS 2023).
 
 Domains are the data set's groups. Three stages, all in one run record:
 

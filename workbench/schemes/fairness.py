@@ -1,4 +1,4 @@
-"""Fairness-oriented weighting, REFERENCE.md sections 1 and 4.
+"""Fairness-oriented weighting.
 
 ``fairness_reweighing`` (Kamiran and Calders 2012) is static: it weights each
 (group, label) cell so that label and group become statistically independent in the

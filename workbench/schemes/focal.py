@@ -1,4 +1,4 @@
-"""Focal loss (Lin et al. 2017), REFERENCE.md section 3, in two named variants.
+"""Focal loss (Lin et al. 2017), in two named variants.
 
 True focal loss keeps the gradient through the modulating factor (1 - p_t)^gamma; using it
 as a detached per-sample weight on cross-entropy is a different method. Both are offered:

@@ -1,4 +1,4 @@
-"""Group DRO (Sagawa et al., ICLR 2020), REFERENCE.md section 4.
+"""Group DRO (Sagawa et al., ICLR 2020).
 
 Online group distributionally robust optimisation: a distribution q over groups is moved
 towards the groups with the highest loss by exponentiated-gradient ascent, and the model

@@ -1,4 +1,4 @@
-"""Importance weighting for covariate shift (Shimodaira 2000), REFERENCE.md section 4.
+"""Importance weighting for covariate shift (Shimodaira 2000).
 
 Under covariate shift p(y | x) is shared but p(x) moves between training and test, and
 the test risk equals the training risk weighted by w(x) = p_test(x) / p_train(x). The

@@ -1,4 +1,4 @@
-"""Just Train Twice (Liu et al., ICML 2021), REFERENCE.md section 2: a two-stage scheme.
+"""Just Train Twice (Liu et al., ICML 2021): a two-stage scheme.
 
 Stage 1 ("jtt_stage1") trains plain ERM for a few epochs; the training samples its model
 gets wrong form the error set E, which on spurious-correlation data is mostly the minority

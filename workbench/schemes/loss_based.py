@@ -1,4 +1,4 @@
-"""Dynamic loss-based instance schemes, REFERENCE.md section 3: recomputed every step.
+"""Dynamic loss-based instance schemes: recomputed every step.
 
 ``linupper``, ``quadratic`` and ``extremes`` are the three strategies of Sow et al.
 (ICLR 2025, arXiv 2502.06733), sharing :class:`SowScheme`:

@@ -1,4 +1,4 @@
-"""Data pruning by early-training scores (Paul et al., NeurIPS 2021), REFERENCE.md section 2.
+"""Data pruning by early-training scores (Paul et al., NeurIPS 2021).
 
 "Deep Learning on a Data Diet" scores every training sample after a short stretch of
 training and drops the easiest ones: EL2N = ||softmax(f(x)) - onehot(y)||_2 (error norm),

@@ -1,4 +1,4 @@
-"""CVaR-DRO (Levy et al. 2020), REFERENCE.md section 3: train on the worst alpha fraction.
+"""CVaR-DRO (Levy et al. 2020): train on the worst alpha fraction.
 
 The conditional value at risk at level alpha of the batch losses is the mean of the top
 alpha fraction of them; its dual form puts weight 1/alpha on those samples and 0 on the

@@ -1,4 +1,4 @@
-"""Sampling schemes, REFERENCE.md section 2: change what is drawn, not the loss.
+"""Sampling schemes: change what is drawn, not the loss.
 
 A sampling scheme has ``mode = "sample"``: its ``weights`` are uniform and the engine draws
 training samples with the per-sample probabilities of ``sampling_probs(state, info, step)``,
@@ -97,7 +97,7 @@ class TemperatureSampling(Scheme):
         """Loss weights w_i = q_{c(i)} N / n_{c(i)}, (N,), mean 1 over the training set.
 
         Full-batch gradient descent on mean_i(w_i l_i) follows the same gradient as the
-        expected gradient under sampling with ``sampling_probs`` (REFERENCE.md section 2).
+        expected gradient under sampling with ``sampling_probs``.
         """
         counts, keys = train_counts(self.name, self.by, info)
         q = temperature_mass(counts, float(self.tau))

@@ -1,4 +1,4 @@
-"""SoftDedup (He et al. 2024), REFERENCE.md section 4: down-weight common samples.
+"""SoftDedup (He et al. 2024): down-weight common samples.
 
 Hard de-duplication deletes repeated samples; SoftDedup keeps them all but gives each a
 weight that falls with its "commonness", so redundant data count less without a hard

@@ -1,4 +1,4 @@
-"""Static (data-only) schemes, REFERENCE.md section 1: weights fixed before training.
+"""Static (data-only) schemes: weights fixed before training.
 
 ``uniform`` is plain ERM. ``inverse_frequency`` and ``effective_number`` give every class
 (or group) one weight computed once from the training counts in ``init_state`` and stored

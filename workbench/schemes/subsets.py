@@ -1,4 +1,4 @@
-"""Repeated Random Sampling (RS2, Okanovic et al. 2023), REFERENCE.md section 2.
+"""Repeated Random Sampling (RS2, Okanovic et al. 2023).
 
 Instead of pruning the data set once, RS2 trains every epoch ("round") on a fresh random
 subset of a fraction r of the training set, drawn *without replacement across epochs*:
