@@ -2,7 +2,8 @@
 
 Why: the end metrics say *whether* a scheme helped; these figures say *what it did*:
 weight pushed onto hard samples (or, for LinUpper, off easy ones), Group DRO's mass moving
-to the worst group, weights collapsing onto a few samples (falling ESS). Inputs: ``Comparison.frame("weights")`` and ``frame("history")``.
+to the worst group, weights collapsing onto a few samples (falling ESS). Inputs:
+``Comparison.frame("weights")`` and ``frame("history")``.
 
 Example:
     >>> weight_histogram(None).layout.annotations[0].text

@@ -3,7 +3,8 @@
 Why: the question the workbench asks is "which groups did this weighting help or hurt",
 so every metric is also computed per group (the MetricFrame idea of fairlearn, Weerts et
 al. 2023) in one tidy table that plots and compares directly. Per-group calibration must
-survive tiny and one-class groups (netcal's per-group ECE crashes on them): the number of classes is taken from the probability matrix, never inferred
+survive tiny and one-class groups (netcal's per-group ECE crashes on them): the number of classes is
+taken from the probability matrix, never inferred
 from the labels of a group, so a group with one sample or one label is just a small bin.
 
 Undefined values are NaN, never an exception: a group listed in ``group_names`` with no
