@@ -260,7 +260,8 @@ def ess_over_steps(history: pd.DataFrame, smooth: bool | None = None) -> go.Figu
     """Effective sample size of the batch weights, as a fraction of the batch, per step.
 
     Why: ESS = (sum w)^2 / (n sum w^2) is the share of the batch that effectively trains:
-    1 for uniform weights, low when a few samples carry the weight (DRO collapse). Mean over seeds, min-max band. Per-step ESS is noisy: with
+    1 for uniform weights, low when a few samples carry the weight (DRO collapse). Mean over
+    seeds, min-max band. Per-step ESS is noisy: with
     ``smooth=None`` a rolling mean over one epoch's steps is applied when the curve jumps by
     more than 0.01 per step (the title says so); ``smooth=True/False`` forces it.
 
