@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+import textwrap
 from dataclasses import fields
 
 from .config import RunConfig
@@ -46,6 +48,27 @@ def parse_value(text: str):
         return json.loads(text)
     except json.JSONDecodeError:
         return text
+
+
+def strict_json(obj, indent: int | None = 2) -> str:
+    """JSON that strict parsers accept: NaN and +-inf become null (``allow_nan=False``).
+
+    Example:
+        >>> strict_json({"mean": float("nan"), "n": [1, float("inf")]}, indent=None)
+        '{"mean": null, "n": [1, null]}'
+    """
+    def clean(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+
+    # the round trip turns numpy scalars and other objects into plain JSON values first
+    plain = json.loads(json.dumps(obj, default=lambda o: getattr(o, "item", lambda: str(o))()))
+    return json.dumps(clean(plain), allow_nan=False, indent=indent)
 
 
 def parse_pairs(items: list[str] | None, flag: str) -> dict:
@@ -121,21 +144,36 @@ def _run_sweep(args) -> int:
         raise UserError("--address is a Ray cluster address; use it with --backend ray")
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     sw = sweep(base, grid=grid, seeds=seeds, backend=args.backend, store=wb.RunStore(args.store),
-               force=args.force, workers=args.workers, address=args.address, progress=progress)
+               force=args.force, workers=args.workers or "auto", address=args.address,
+               progress=progress)
     if args.json:
-        def records(df):
-            return df.astype(object).where(df.notna(), None).to_dict(orient="records")
-
-        print(json.dumps({"info": sw.info, "table": records(sw.table),
-                          "runs": records(sw.summaries)}, indent=2, default=str))
+        print(strict_json({"info": sw.info, "table": sw.table.to_dict(orient="records"),
+                           "runs": sw.summaries.to_dict(orient="records")}))
         return 0
     print(f"sweep: {len(sw.configs)} runs ({sw.info['trained']} trained, "
           f"{sw.info['loaded']} loaded from {sw.info['store']})")
-    table = sw.table
-    if len(table):
-        wide = table.set_index([*sw.paths, "scheme", "metric"])["mean"].unstack("metric")
-        print(wide.round(4).to_string())
+    if len(sw.table):
+        print(interval_text(sw.table, [*sw.paths, "scheme"]))
     return 0
+
+
+def interval_text(table, index: list[str]) -> str:
+    """Rows ``index``, a column per metric, cells "mean ± half-width" of the 95% t-interval
+    (t(0.975, n-1) std / sqrt(n)), and the number of seeds n; "mean ± –" when n = 1."""
+    from scipy import stats
+
+    def cell(r) -> str:
+        if r["n"] < 2 or not math.isfinite(r["std"]):
+            return f"{r['mean']:.4f} ± –"
+        half = stats.t.ppf(0.975, r["n"] - 1) * r["std"] / math.sqrt(r["n"])
+        return f"{r['mean']:.4f} ± {half:.4f}"
+
+    t = table.assign(cell=[cell(r) for r in table.to_dict(orient="records")])
+    wide = t.set_index([*index, "metric"])["cell"].unstack("metric")
+    n = t.groupby(index, sort=False)["n"].max()
+    wide.insert(0, "n", n.reindex(wide.index).astype(int))
+    wide.columns.name = None
+    return wide.to_string()
 
 
 def _config_flags(sp):
@@ -163,6 +201,10 @@ def config_from_args(args) -> RunConfig:
                 base = json.load(fh)
         except (OSError, json.JSONDecodeError) as err:
             raise UserError(f"cannot read --config {args.config}: {err}") from None
+        if not isinstance(base, dict):
+            raise UserError(f"--config {args.config} must hold a JSON object of RunConfig "
+                            f"fields (e.g. {{\"dataset\": \"digits\"}}), got a JSON "
+                            f"{type(base).__name__}")
     for f in fields(RunConfig):
         value = getattr(args, f.name, None)
         if value is not None and f.name not in ("dataset_params", "scheme_params",
@@ -171,7 +213,8 @@ def config_from_args(args) -> RunConfig:
     for flag, key in (("dataset_param", "dataset_params"), ("scheme_param", "scheme_params"),
                       ("model_param", "model_params")):
         if getattr(args, flag):
-            base[key] = {**base.get(key, {}), **parse_pairs(getattr(args, flag), "--" + flag)}
+            base[key] = {**base.get(key, {}),
+                         **parse_pairs(getattr(args, flag), "--" + flag.replace("_", "-"))}
     if args.imbalance:
         base["imbalance"] = [{"kind": k, **p} for k, p in
                              (parse_spec(t, "--imbalance") for t in args.imbalance)]
@@ -185,7 +228,7 @@ def _print_summary(run, as_json: bool) -> None:
                "message": run.message, "runtime_s": round(run.info.get("runtime_s", 0), 3),
                "config": run.config.to_dict()}
     if as_json:
-        print(json.dumps(payload, indent=2))
+        print(strict_json(payload))
         return
     print(f"{run.label}  seed={run.config.seed}  status={run.status}  "
           f"({payload['runtime_s']} s)")
@@ -205,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
                 registry = getattr(wb, reg.upper())
                 print(f"{reg}:")
                 for name in registry.names():
-                    print(f"  {name:<22} {registry.describe(name)[:90]}")
+                    text = textwrap.shorten(registry.describe(name), 90, placeholder=" ...")
+                    print(f"  {name:<22} {text}")
             return 0
         if args.command == "runs":
             store = wb.RunStore(args.store)
@@ -231,10 +275,11 @@ def main(argv: list[str] | None = None) -> int:
         cmp = wb.compare(cfg, schemes=schemes, seeds=seeds, progress=args.progress,
                          store=store, force=args.force)
         if args.json:
-            print(json.dumps({"table": cmp.table.to_dict(orient="records"),
-                              "runs": cmp.summaries.to_dict(orient="records")}, indent=2))
+            print(strict_json({"table": cmp.table.to_dict(orient="records"),
+                               "runs": cmp.summaries.to_dict(orient="records")}))
         else:
-            print(cmp.pivot().round(4).to_string())
+            print(interval_text(cmp.table, ["scheme"]))
+            print("mean ± half-width of the 95% t-interval over n seeds (– : n = 1)")
         return 0
     except (UserError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -242,9 +287,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _split_schemes(text: str) -> list[str]:
-    if ";" in text or ":" in text:
-        return [s for s in text.split(";") if s.strip()]
-    return [s for s in text.split(",") if s.strip()]
+    if ";" not in text and ":" not in text:
+        return [s for s in text.split(",") if s.strip()]
+    parts = [s for s in text.split(";") if s.strip()]
+    for part in parts:
+        name = part.partition(":")[0]
+        if "," in name:
+            raise UserError(f"--schemes: {name.strip()!r} is not one scheme name; when a scheme "
+                            "has parameters (after ':'), separate schemes with ';', e.g. "
+                            "'uniform;linupper:r=0.5'")
+    return parts
 
 
 def _split_ints(text: str) -> list[str]:

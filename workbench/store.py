@@ -64,13 +64,23 @@ class RunStore:
         self.root = store_io.default_root(root)
         self._code_version = code_version
         self.tmp = self.root / "tmp"
-        for d in (self.root / "runs", self.tmp):
-            d.mkdir(parents=True, exist_ok=True)
+        try:
+            for d in (self.root / "runs", self.tmp):
+                d.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as err:
+            raise ValueError(f"run store {self.root} must be a folder, but {err.filename} is a "
+                             "file; point --store or WORKBENCH_STORE at a folder") from None
+        except OSError as err:
+            raise ValueError(f"cannot use {self.root} as the run store: {err.strerror} "
+                             f"({err.filename})") from None
         self.index_path = self.root / "index.sqlite"
+        fresh = not self.index_path.exists()
         with self._db() as con:
             con.execute("PRAGMA journal_mode=WAL")
             con.execute(store_io.SCHEMA)
             con.execute("CREATE INDEX IF NOT EXISTS runs_created ON runs (created)")
+        if fresh:
+            self._reindex()
         store_io.clean_tmp(self.tmp)
 
     def __repr__(self) -> str:
@@ -82,8 +92,37 @@ class RunStore:
         try:
             con.execute("PRAGMA busy_timeout = 30000")
             yield con
+        except sqlite3.OperationalError:
+            raise  # locked, disk full, ...: said as it is
+        except sqlite3.DatabaseError as err:  # not a database, malformed: never guess, say it
+            p = self.index_path
+            raise ValueError(
+                f"the run store's index {p} is damaged ({err}); move it aside "
+                f"(mv {p} {p}.damaged) and run again: a new index is built from the runs in "
+                f"{self.root / 'runs'}, which are kept") from None
         finally:
             con.close()
+
+    def _reindex(self) -> int:
+        """Index every complete run directory (a new index beside existing runs, e.g. after
+        a damaged index was moved aside); returns how many were indexed."""
+        n = 0
+        for path in sorted((self.root / "runs").iterdir()):
+            if not _KEY.fullmatch(path.name):
+                continue
+            try:
+                meta = store_io.read_meta(path)  # frames are checked when a run is loaded
+                cfg = RunConfig.from_dict(meta["config"])
+            except (store_io.BrokenEntry, ValueError, TypeError, KeyError):
+                continue  # not a complete run: left as it is, not indexed
+            with self._db() as con:
+                self._upsert(con, path.name, cfg, meta["status"], meta.get("summary"),
+                             meta.get("message", ""), meta.get("info", {}).get("runtime_s"),
+                             meta.get("code_version", ""))
+                con.execute("UPDATE runs SET created = ?, updated = ? WHERE key = ?",
+                            (meta.get("saved"), meta.get("saved"), path.name))
+            n += 1
+        return n
 
     def _dir(self, key: str) -> Path:
         check(isinstance(key, str) and _KEY.fullmatch(key) is not None,
@@ -111,7 +150,11 @@ class RunStore:
         return self._code_version or store_io.code_version()
 
     def key(self, cfg: RunConfig) -> str:
-        return cfg.key(self.code_version)
+        """The config, the code version and the content of every file the run reads (a CSV
+        edited in place gets a new key, so its old run is never served)."""
+        from .data.fingerprint import data_fingerprint
+
+        return cfg.key(self.code_version, data_fingerprint(cfg.dataset, cfg.dataset_params))
 
     def get(self, cfg: RunConfig) -> Run | None:
         """The finished (done or diverged) run of ``cfg``, or None: not stored, still
