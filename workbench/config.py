@@ -76,6 +76,14 @@ class RunConfig:
         blob = json.dumps(content, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+    def experiment(self) -> str:
+        """Hash of everything but the scheme, its parameters and the seed: runs with the
+        same ``experiment()`` differ only in what a comparison compares or averages over,
+        so only they may be pooled into one comparison."""
+        d = {k: v for k, v in self.to_dict().items()
+             if k not in ("scheme", "scheme_params", "seed")}
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+
     @property
     def label(self) -> str:
         """Short human label: scheme plus its non-default parameters."""

@@ -192,6 +192,11 @@ class RunStore:
         """Stored runs as a ``Comparison`` (config of the first run), as ``compare`` gives."""
         runs = self.load_many(keys)
         check(len(runs) > 0, "comparison needs at least one key")
+        experiments = {r.config.experiment() for r in runs}
+        check(len(experiments) == 1,
+              f"these {len(runs)} runs belong to {len(experiments)} experiments (they differ in "
+              "more than scheme, scheme parameters and seed); a comparison pools the seeds of "
+              "one experiment: pass the keys of one at a time (RunStore.list()['experiment'])")
         return Comparison(runs[0].config, runs)
 
     # ---- writing --------------------------------------------------------------------
@@ -304,7 +309,8 @@ class RunStore:
 
     # ---- tables ---------------------------------------------------------------------
     def list(self, dataset=None, scheme=None, status=None) -> pd.DataFrame:
-        """One row per run, newest first, summary metrics as columns. Filters take a value
+        """One row per run, newest first, summary metrics as columns; ``experiment`` is
+        ``RunConfig.experiment()`` (runs that may be pooled share it). Filters take a value
         or a list; ``status`` filters the shown status (stale and broken rows: failed)."""
         where, args = [], []
         for col, val in (("dataset", dataset), ("scheme", scheme)):
@@ -326,6 +332,8 @@ class RunStore:
                                                     "missing; delete it or train it again"]
         if status is not None:
             df = df[df["status"].isin([status] if isinstance(status, str) else list(status))]
+        df.insert(df.columns.get_loc("label"), "experiment",
+                  [_experiment(c) for c in df["config"]])
         metrics = pd.DataFrame([json.loads(s) if s else {} for s in df["summary"]],
                                index=df.index)
         metrics = metrics[[c for c in metrics.columns if c not in df.columns]]
@@ -340,6 +348,14 @@ class RunStore:
             check(not unknown, f"no stored run with key(s) {', '.join(unknown)}")
             df = df.set_index("key").loc[keys].reset_index()
         return df.to_csv(index=False)
+
+
+def _experiment(config_json: str) -> str:
+    """``RunConfig.experiment()`` of an index row's config ("" if it cannot be read)."""
+    try:
+        return RunConfig.from_dict(json.loads(config_json)).experiment()
+    except (ValueError, TypeError):
+        return ""
 
 
 _STORES: dict[Path, RunStore] = {}
