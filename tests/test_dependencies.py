@@ -12,6 +12,7 @@ full proof, a fresh virtual environment with ``pip install .`` running the CLI, 
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import sys
 from importlib.metadata import packages_distributions
@@ -50,8 +51,13 @@ def _imports() -> list[tuple[str, str, bool]]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
+def _providers() -> dict:
+    return packages_distributions()
+
+
 def _distributions(module: str) -> set[str]:
-    return {d.lower().replace("_", "-") for d in packages_distributions().get(module, [])}
+    return {d.lower().replace("_", "-") for d in _providers().get(module, [])}
 
 
 def test_every_third_party_import_is_a_declared_dependency():
