@@ -258,3 +258,13 @@ def test_a_comparison_of_stored_runs_never_pools_experiments(tmp_path):
     assert len(store.comparison([r.key for r in a]).runs) == 2
     with pytest.raises(ValueError, match="belong to 2 experiments"):
         store.comparison([r.key for r in a + b])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--batch-size", "0"], "--batch-size must be an integer >= 1, got 0"),
+    (["--weight-decay=-1"], "--weight-decay must be >= 0, got -1"),
+    (["--eval-every", "0"], "--eval-every must be an integer >= 1"),
+])
+def test_config_errors_name_the_flag_as_typed(capsys, args, message):
+    code, _, err = cli(capsys, "run", "--no-store", *args)
+    one_line_error(code, err, message)

@@ -282,8 +282,25 @@ def main(argv: list[str] | None = None) -> int:
             print("mean ± half-width of the 95% t-interval over n seeds (– : n = 1)")
         return 0
     except (UserError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {as_typed(str(err), sys.argv[1:] if argv is None else argv)}",
+              file=sys.stderr)
         return 2
+
+
+def as_typed(message: str, argv: list[str]) -> str:
+    """Name a config field by the flag the user typed: 'batch_size must ...' becomes
+    '--batch-size must ...' when ``--batch-size`` is on the command line.
+
+    Example:
+        >>> as_typed("batch_size must be an integer >= 1, got 0", ["--batch-size", "0"])
+        '--batch-size must be an integer >= 1, got 0'
+    """
+    for f in fields(RunConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if message.startswith(f.name + " ") and any(a == flag or a.startswith(flag + "=")
+                                                     for a in argv):
+            return flag + message[len(f.name):]
+    return message
 
 
 def _split_schemes(text: str) -> list[str]:
