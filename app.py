@@ -8,7 +8,7 @@ uniform / inverse_frequency / linupper, 3 seeds) is shown at once.
 
 Environment:
     WORKBENCH_STORE               run store folder (default ``<repo>/runs``)
-    WORKBENCH_APP_DEFAULT_EPOCHS  epochs of the default experiment (default 20; the
+    WORKBENCH_APP_DEFAULT_EPOCHS  epochs of the default experiment (default: RunConfig's, 30; the
                                   browser test uses 3 so that it finishes in seconds)
     WORKBENCH_APP_TORCH_THREADS   torch intra-op threads for training (default 1: the
                                   models are tiny, extra threads only contend)

@@ -198,3 +198,68 @@ def test_what_if_sweep_plots_a_metric_against_the_swept_value(app):
     assert set(table["scheme"]) == {"uniform", "inverse_frequency"}
     assert (table[table.metric == "accuracy"]["n"] == 2).all()
     assert at.get("plotly_chart")
+
+
+def test_the_app_uses_run_configs_defaults(monkeypatch, tmp_path):
+    """One set of defaults: the sidebar's budget is RunConfig's, so the app, the CLI and
+    the API make the same store keys for the same experiment."""
+    import workbench as wb
+
+    monkeypatch.setenv("WORKBENCH_STORE", str(tmp_path / "store"))
+    monkeypatch.delenv("WORKBENCH_APP_DEFAULT_EPOCHS", raising=False)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["started"] = True  # no auto-run: only the controls are read
+    at.run()
+    d = wb.RunConfig()
+    assert at.number_input(key="epochs").value == d.epochs
+    assert at.number_input(key="batch_size").value == d.batch_size
+    assert at.number_input(key="lr").value == d.lr
+
+
+@pytest.mark.parametrize("n", [0, 21, -2])
+def test_a_seed_count_out_of_range_is_reported_before_run(app, n):
+    app.number_input(key="seeds").set_value(n).run()
+    _no_exception(app)
+    assert any(f"from 1 to 20, got {n}" in e.value for e in app.error), \
+        [e.value for e in app.error]
+    assert app.button(key="run").disabled
+
+
+def test_a_bad_csv_path_or_column_is_reported_before_run(app, tmp_path):
+    app.selectbox(key="dataset").set_value("csv").run()
+    assert not app.button(key="run").disabled  # the bundled example is fine
+    app.text_input(key="data_csv_path").set_value(str(tmp_path / "nope.csv")).run()
+    _no_exception(app)
+    assert any("csv file not found" in e.value for e in app.error)
+    assert app.button(key="run").disabled
+    from workbench.data.csv_data import example_params
+
+    app.text_input(key="data_csv_path").set_value(example_params()["path"])
+    app.text_input(key="data_csv_target").set_value("incme").run()
+    errors = [e.value for e in app.error]
+    assert len(errors) == 1 and "target column 'incme' not found" in errors[0], errors
+    assert app.button(key="run").disabled
+
+
+def test_runs_of_different_experiments_are_never_averaged_together(app):
+    at = _small_run(app, schemes=["uniform", "inverse_frequency"])  # 2 epochs, 2 seeds
+    first = set(at.session_state["keys"])
+    at.number_input(key="epochs").set_value(1)
+    at.run()
+    at.button(key="run").click().run()
+    second = set(at.session_state["keys"])
+    assert len(first) == len(second) == 4 and not first & second
+    _open(at, "Runs")
+    at.checkbox(key="runs_all").check().run()
+    assert "2 experiments" in " ".join(c.value for c in at.caption)
+    at.button(key="runs_load").click().run()
+    _no_exception(at)
+    loaded = at.session_state["keys"]
+    assert set(loaded) in (first, second)  # one experiment, not all 8 runs
+    import os
+
+    from workbench.store import RunStore
+
+    table = RunStore(os.environ["WORKBENCH_STORE"]).comparison(loaded).table
+    assert (table["n"] == 2).all()  # 2 seeds per scheme, not 4 pooled
+    _open(at, "Overview")

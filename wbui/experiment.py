@@ -24,6 +24,7 @@ from workbench.compare import comparison_configs
 FIELDS = ("batch_size", "epochs", "lr", "weight_decay", "optimizer", "selection", "seed",
           "data_seed", "eval_every", "track", "device")
 DEFAULTS = {f.name: f.default for f in fields(RunConfig) if f.name in FIELDS}
+MAX_SEEDS = 20  # the sidebar's seed count: training seeds 0..n-1
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Experiment:
     config: RunConfig
     schemes: list = field(default_factory=list)
     seeds: list = field(default_factory=list)
+    n_seeds: int | None = None  # the count typed in the sidebar (seeds 0..n-1), if any
 
     def configs(self) -> list[RunConfig]:
         """Every (scheme, seed) config, validated by ``workbench.compare`` itself."""
@@ -48,8 +50,9 @@ class Experiment:
         out: dict[str, str] = {}
         if not self.schemes:
             out["schemes"] = "pick at least one scheme to compare"
-        if not self.seeds:
-            out["seeds"] = "compare needs at least one seed"
+        n = len(self.seeds) if self.n_seeds is None else self.n_seeds
+        if not 1 <= n <= MAX_SEEDS:
+            out["seeds"] = f"the number of seeds must be from 1 to {MAX_SEEDS}, got {n}"
         cfg, bad_schemes, bad_imb = self.config, set(), set()
         for _ in range(32):
             imbalance = [t for i, t in enumerate(cfg.imbalance) if i not in bad_imb]

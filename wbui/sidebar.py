@@ -17,13 +17,18 @@ import streamlit as st
 from workbench import DATASETS, MODELS, SCHEMES, TRANSFORMS, RunConfig
 from workbench.config import OPTIMIZERS, SELECTIONS
 
-from .experiment import Experiment
+from .experiment import MAX_SEEDS, Experiment
 from .params import param_input, tidy
 
 DEFAULT_SCHEMES = ["uniform", "inverse_frequency", "linupper"]
 DEFAULT_IMBALANCE = [{"kind": "longtail", "ratio": 50}]
-# WORKBENCH_APP_DEFAULT_EPOCHS shrinks the default experiment (the browser test uses 3).
-DEFAULT_EPOCHS = int(os.environ.get("WORKBENCH_APP_DEFAULT_EPOCHS", "20"))
+DEFAULTS = RunConfig()  # one set of defaults: the CLI, the API and the app share store keys
+DEFAULT_SEEDS = 3
+
+
+def default_epochs() -> int:
+    """``RunConfig``'s epochs; ``WORKBENCH_APP_DEFAULT_EPOCHS`` shrinks it (tests use 1-3)."""
+    return int(os.environ.get("WORKBENCH_APP_DEFAULT_EPOCHS", DEFAULTS.epochs))
 SELECTION_HELP = ("Which checkpoint the summary reports: the last epoch, or the epoch with the "
                   "best validation accuracy / worst-group accuracy / loss. Compare schemes "
                   "under one rule (Group DRO issues 6, 10: mixed rules mislead).")
@@ -55,15 +60,16 @@ def experiment_controls() -> tuple[Experiment, dict[str, str]]:
 
     bar.subheader("Training budget")
     fields = {}
-    fields["epochs"] = bar.number_input("Epochs", value=DEFAULT_EPOCHS, step=1, key="epochs",
+    fields["epochs"] = bar.number_input("Epochs", value=default_epochs(), step=1, key="epochs",
                                         help="Passes over the (imbalanced) training split.")
     slots["epochs"] = bar.empty()
-    fields["batch_size"] = bar.number_input("Batch size", value=64, step=8, key="batch_size",
+    fields["batch_size"] = bar.number_input("Batch size", value=DEFAULTS.batch_size, step=8,
+                                            key="batch_size",
                                             help="B. Batch-level schemes (linupper, kl_dro, "
                                             "group_dro...) weight within each batch: with "
                                             "tiny B the Sow et al. weights degenerate.")
     slots["batch_size"] = bar.empty()
-    fields["lr"] = bar.number_input("Learning rate", value=3e-3, step=1e-3, format="%g",
+    fields["lr"] = bar.number_input("Learning rate", value=DEFAULTS.lr, step=1e-3, format="%g",
                                     key="lr", help="Weights have batch mean 1 under every "
                                     "scheme, so one learning rate means the same for all.")
     slots["lr"] = bar.empty()
@@ -73,9 +79,10 @@ def experiment_controls() -> tuple[Experiment, dict[str, str]]:
 
     bar.subheader("Schemes to compare")
     schemes = _scheme_controls(bar, slots)
-    n_seeds = bar.number_input("Seeds", value=3, min_value=1, max_value=20, step=1, key="seeds",
-                               help="Training seeds 0..n-1 (init, order, sampling); the data "
-                               "split is fixed. The table reports mean and a 95% t-interval.")
+    n_seeds = bar.number_input("Seeds", value=DEFAULT_SEEDS, step=1, key="seeds",
+                               help=f"Training seeds 0..n-1 (init, order, sampling), n from 1 "
+                               f"to {MAX_SEEDS}; the data split is fixed. The table reports "
+                               "mean and a 95% t-interval.")
     slots["seeds"] = bar.empty()
     fields["selection"] = bar.selectbox("Selection rule", SELECTIONS, key="selection",
                                         help=SELECTION_HELP)
@@ -84,7 +91,7 @@ def experiment_controls() -> tuple[Experiment, dict[str, str]]:
 
     config = RunConfig(dataset=dataset, dataset_params=dataset_params, imbalance=imbalance,
                        model=model, model_params=model_params, **fields)
-    exp = Experiment(config, schemes, list(range(int(n_seeds))))
+    exp = Experiment(config, schemes, list(range(int(n_seeds))), n_seeds=int(n_seeds))
     problems = exp.problems()
     for where, message in problems.items():
         slot = slots.get(where) or slots.get(where.split(":")[0]) or slots["general"]

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+import textwrap
 from dataclasses import fields
 
 from .config import RunConfig
@@ -47,6 +49,27 @@ def parse_value(text: str):
         return json.loads(text)
     except json.JSONDecodeError:
         return text
+
+
+def strict_json(obj, indent: int | None = 2) -> str:
+    """JSON that strict parsers accept: NaN and +-inf become null (``allow_nan=False``).
+
+    Example:
+        >>> strict_json({"mean": float("nan"), "n": [1, float("inf")]}, indent=None)
+        '{"mean": null, "n": [1, null]}'
+    """
+    def clean(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+
+    # the round trip turns numpy scalars and other objects into plain JSON values first
+    plain = json.loads(json.dumps(obj, default=lambda o: getattr(o, "item", lambda: str(o))()))
+    return json.dumps(clean(plain), allow_nan=False, indent=indent)
 
 
 def parse_pairs(items: list[str] | None, flag: str) -> dict:
@@ -122,21 +145,36 @@ def _run_sweep(args) -> int:
         raise UserError("--address is a Ray cluster address; use it with --backend ray")
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     sw = sweep(base, grid=grid, seeds=seeds, backend=args.backend, store=wb.RunStore(args.store),
-               force=args.force, workers=args.workers, address=args.address, progress=progress)
+               force=args.force, workers=args.workers or "auto", address=args.address,
+               progress=progress)
     if args.json:
-        def records(df):
-            return df.astype(object).where(df.notna(), None).to_dict(orient="records")
-
-        print(json.dumps({"info": sw.info, "table": records(sw.table),
-                          "runs": records(sw.summaries)}, indent=2, default=str))
+        print(strict_json({"info": sw.info, "table": sw.table.to_dict(orient="records"),
+                           "runs": sw.summaries.to_dict(orient="records")}))
         return 0
     print(f"sweep: {len(sw.configs)} runs ({sw.info['trained']} trained, "
           f"{sw.info['loaded']} loaded from {sw.info['store']})")
-    table = sw.table
-    if len(table):
-        wide = table.set_index([*sw.paths, "scheme", "metric"])["mean"].unstack("metric")
-        print(_with_arrows(wide.round(4)).to_string())
+    if len(sw.table):
+        print(interval_text(sw.table, [*sw.paths, "scheme"]))
     return 0
+
+
+def interval_text(table, index: list[str]) -> str:
+    """Rows ``index``, a column per metric, cells "mean ± half-width" of the 95% t-interval
+    (t(0.975, n-1) std / sqrt(n)), and the number of seeds n; "mean ± –" when n = 1."""
+    from scipy import stats
+
+    def cell(r) -> str:
+        if r["n"] < 2 or not math.isfinite(r["std"]):
+            return f"{r['mean']:.4f} ± –"
+        half = stats.t.ppf(0.975, r["n"] - 1) * r["std"] / math.sqrt(r["n"])
+        return f"{r['mean']:.4f} ± {half:.4f}"
+
+    t = table.assign(cell=[cell(r) for r in table.to_dict(orient="records")])
+    wide = t.set_index([*index, "metric"])["cell"].unstack("metric")
+    n = t.groupby(index, sort=False)["n"].max()
+    wide.insert(0, "n", n.reindex(wide.index).astype(int))
+    wide.columns.name = None
+    return _with_arrows(wide).to_string()
 
 
 def _config_flags(sp):
@@ -164,6 +202,10 @@ def config_from_args(args) -> RunConfig:
                 base = json.load(fh)
         except (OSError, json.JSONDecodeError) as err:
             raise UserError(f"cannot read --config {args.config}: {err}") from None
+        if not isinstance(base, dict):
+            raise UserError(f"--config {args.config} must hold a JSON object of RunConfig "
+                            f"fields (e.g. {{\"dataset\": \"digits\"}}), got a JSON "
+                            f"{type(base).__name__}")
     for f in fields(RunConfig):
         value = getattr(args, f.name, None)
         if value is not None and f.name not in ("dataset_params", "scheme_params",
@@ -172,7 +214,8 @@ def config_from_args(args) -> RunConfig:
     for flag, key in (("dataset_param", "dataset_params"), ("scheme_param", "scheme_params"),
                       ("model_param", "model_params")):
         if getattr(args, flag):
-            base[key] = {**base.get(key, {}), **parse_pairs(getattr(args, flag), "--" + flag)}
+            base[key] = {**base.get(key, {}),
+                         **parse_pairs(getattr(args, flag), "--" + flag.replace("_", "-"))}
     if args.imbalance:
         base["imbalance"] = [{"kind": k, **p} for k, p in
                              (parse_spec(t, "--imbalance") for t in args.imbalance)]
@@ -186,7 +229,7 @@ def _print_summary(run, as_json: bool) -> None:
                "message": run.message, "runtime_s": round(run.info.get("runtime_s", 0), 3),
                "config": run.config.to_dict()}
     if as_json:
-        print(json.dumps(payload, indent=2))
+        print(strict_json(payload))
         return
     print(f"{run.label}  seed={run.config.seed}  status={run.status}  "
           f"({payload['runtime_s']} s)")
@@ -198,7 +241,7 @@ def _print_summary(run, as_json: bool) -> None:
 
 def _with_arrows(wide):
     """Metric columns named "accuracy ↑" / "ece ↓" (direction from the metric table)."""
-    return wide.rename(columns=lambda m: f"{m} {arrow(m)}".strip())
+    return wide.rename(columns=lambda m: m if m == "n" else f"{m} {arrow(m)}".strip())
 
 
 def _print_comparison(cmp, as_json: bool) -> None:
@@ -207,11 +250,17 @@ def _print_comparison(cmp, as_json: bool) -> None:
     from .figures.overview import separation, summary_wide
 
     if as_json:
-        print(json.dumps({"table": cmp.table.to_dict(orient="records"),
-                          "separation": separation(cmp.table).to_dict(orient="records"),
-                          "runs": cmp.summaries.to_dict(orient="records")}, indent=2))
+        print(strict_json({"table": cmp.table.to_dict(orient="records"),
+                           "separation": separation(cmp.table).to_dict(orient="records"),
+                           "runs": cmp.summaries.to_dict(orient="records")}))
         return
-    print(_with_arrows(summary_wide(cmp.table, digits=4, verdict=True)).to_string())
+    wide = summary_wide(cmp.table, digits=4, verdict=True)
+    n = cmp.table.groupby("scheme", sort=False)["n"].max()
+    wide.insert(0, "n", [str(int(n[s])) if s in n.index else "" for s in wide.index])
+    print(_with_arrows(wide).to_string())
+    print("mean ± half-width of the 95% t-interval over n seeds; [low, high] where the "
+          "interval is cut at the metric's range; the last row names the best scheme only "
+          "where its interval overlaps no other's")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -224,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
                 registry = getattr(wb, reg.upper())
                 print(f"{reg}:")
                 for name in registry.names():
-                    print(f"  {name:<22} {registry.describe(name)[:90]}")
+                    text = textwrap.shorten(registry.describe(name), 90, placeholder=" ...")
+                    print(f"  {name:<22} {text}")
             return 0
         if args.command == "runs":
             store = wb.RunStore(args.store)
@@ -252,17 +302,41 @@ def main(argv: list[str] | None = None) -> int:
         _print_comparison(cmp, args.json)
         return 0
     except (UserError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {as_typed(str(err), sys.argv[1:] if argv is None else argv)}",
+              file=sys.stderr)
         return 2
     except wb.SchemeError as err:  # not the user's input, but no traceback either
         print(f"error: {err}", file=sys.stderr)
         return 1
 
 
+def as_typed(message: str, argv: list[str]) -> str:
+    """Name a config field by the flag the user typed: 'batch_size must ...' becomes
+    '--batch-size must ...' when ``--batch-size`` is on the command line.
+
+    Example:
+        >>> as_typed("batch_size must be an integer >= 1, got 0", ["--batch-size", "0"])
+        '--batch-size must be an integer >= 1, got 0'
+    """
+    for f in fields(RunConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if message.startswith(f.name + " ") and any(a == flag or a.startswith(flag + "=")
+                                                     for a in argv):
+            return flag + message[len(f.name):]
+    return message
+
+
 def _split_schemes(text: str) -> list[str]:
-    if ";" in text or ":" in text:
-        return [s for s in text.split(";") if s.strip()]
-    return [s for s in text.split(",") if s.strip()]
+    if ";" not in text and ":" not in text:
+        return [s for s in text.split(",") if s.strip()]
+    parts = [s for s in text.split(";") if s.strip()]
+    for part in parts:
+        name = part.partition(":")[0]
+        if "," in name:
+            raise UserError(f"--schemes: {name.strip()!r} is not one scheme name; when a scheme "
+                            "has parameters (after ':'), separate schemes with ';', e.g. "
+                            "'uniform;linupper:r=0.5'")
+    return parts
 
 
 def _split_ints(text: str) -> list[str]:

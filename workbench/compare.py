@@ -136,13 +136,52 @@ def combine(runs: Iterable[Run], name: str) -> pd.DataFrame:
 
 def comparison_configs(config: RunConfig, schemes: Iterable[Any], seeds: Iterable[int]
                        ) -> list[RunConfig]:
+    """Every (scheme, seed) config, validated; a repeated seed or scheme entry is an error
+    (it would count one run twice and narrow the interval for nothing)."""
     seeds = list(seeds)
     check(len(seeds) > 0, "compare needs at least one seed")
+    check_unique_seeds(seeds)
+    variants = scheme_variants(schemes)
     configs = [config.replace(scheme=name, scheme_params=params, seed=int(seed))
-               for name, params in scheme_variants(schemes) for seed in seeds]
+               for name, params in variants for seed in seeds]
     for c in configs:
         c.validate()
+    _check_unique_schemes(variants)
     return configs
+
+
+def check_unique_seeds(seeds: list) -> None:
+    """Each training seed once.
+
+    Example:
+        >>> check_unique_seeds([0, 1, 0])
+        Traceback (most recent call last):
+        ...
+        ValueError: seed 0 is listed 2 times; give each training seed once (seeds [0, 1, 0])
+    """
+    for s in dict.fromkeys(seeds):
+        n = sum(1 for t in seeds if t == s)
+        check(n == 1, f"seed {s!r} is listed {n} times; give each training seed once "
+                      f"(seeds {list(seeds)})")
+
+
+def _check_unique_schemes(variants: list[tuple[str, dict]]) -> None:
+    """Each (scheme, parameters) once; parameters equal to the defaults count as omitted."""
+    from .schemes import SCHEMES
+
+    seen: dict = {}
+    for i, (name, params) in enumerate(variants):
+        built = SCHEMES.create(name, **params)  # a frozen dataclass: equal settings, equal
+        for j, other in seen.items():
+            if other == built:
+                label = config_label(name, params)
+                check(False, f"scheme entry {label!r} is listed twice (entries {j + 1} and "
+                             f"{i + 1}); give each (scheme, parameters) once")
+        seen[i] = built
+
+
+def config_label(name: str, params: dict) -> str:
+    return RunConfig(scheme=name, scheme_params=params).label
 
 
 def compare(config: RunConfig, schemes: Iterable[Any] = ("uniform",), seeds: Iterable[int] = (0,),

@@ -72,10 +72,23 @@ class RunConfig:
     def replace(self, **changes: Any) -> RunConfig:
         return replace(self, **changes)
 
-    def key(self, code_version: str = "") -> str:
-        """Stable hash of the full config (and code version): the run store's key."""
-        blob = json.dumps({"config": self.to_dict(), "code": code_version}, sort_keys=True)
+    def key(self, code_version: str = "", data: dict | None = None) -> str:
+        """Stable hash of the full config (and code version, and ``data``: the content
+        digests of the files the run reads, ``workbench.data.fingerprint``): the run
+        store's key."""
+        content = {"config": self.to_dict(), "code": code_version}
+        if data:  # only file-based data sets: every other key stays as it was
+            content["data"] = data
+        blob = json.dumps(content, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def experiment(self) -> str:
+        """Hash of everything but the scheme, its parameters and the seed: runs with the
+        same ``experiment()`` differ only in what a comparison compares or averages over,
+        so only they may be pooled into one comparison."""
+        d = {k: v for k, v in self.to_dict().items()
+             if k not in ("scheme", "scheme_params", "seed")}
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
     @property
     def label(self) -> str:
@@ -94,7 +107,7 @@ class RunConfig:
                            ("model_params", dict), ("imbalance", list)):
             check(isinstance(getattr(self, name), kind),
                   f"{name} must be a {kind.__name__}, got {type(getattr(self, name)).__name__}")
-        DATASETS.create(self.dataset, **self.dataset_params)
+        dataset = DATASETS.create(self.dataset, **self.dataset_params)
         scheme = SCHEMES.create(self.scheme, **self.scheme_params)
         MODELS.create(self.model, **self.model_params)
         for i, t in enumerate(self.imbalance):
@@ -122,6 +135,8 @@ class RunConfig:
             check(isinstance(value, int) and not isinstance(value, bool) and value >= low,
                   f"{name} must be an integer >= {low}, got {value!r}")
         check(self.epochs <= 10_000, f"epochs must be <= 10000, got {self.epochs}")
+        if hasattr(dataset, "preflight"):  # a file-based data set: the file and its columns
+            dataset.preflight()
         task = DATASETS.get(self.dataset).task
         scheme.check_task(task, self.dataset)
         m_tasks = getattr(MODELS.get(self.model), "tasks", ())

@@ -64,13 +64,23 @@ class RunStore:
         self.root = store_io.default_root(root)
         self._code_version = code_version
         self.tmp = self.root / "tmp"
-        for d in (self.root / "runs", self.tmp):
-            d.mkdir(parents=True, exist_ok=True)
+        try:
+            for d in (self.root / "runs", self.tmp):
+                d.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as err:
+            raise ValueError(f"run store {self.root} must be a folder, but {err.filename} is a "
+                             "file; point --store or WORKBENCH_STORE at a folder") from None
+        except OSError as err:
+            raise ValueError(f"cannot use {self.root} as the run store: {err.strerror} "
+                             f"({err.filename})") from None
         self.index_path = self.root / "index.sqlite"
+        fresh = not self.index_path.exists()
         with self._db() as con:
             con.execute("PRAGMA journal_mode=WAL")
             con.execute(store_io.SCHEMA)
             con.execute("CREATE INDEX IF NOT EXISTS runs_created ON runs (created)")
+        if fresh:
+            self._reindex()
         store_io.clean_tmp(self.tmp)
 
     def __repr__(self) -> str:
@@ -82,8 +92,37 @@ class RunStore:
         try:
             con.execute("PRAGMA busy_timeout = 30000")
             yield con
+        except sqlite3.OperationalError:
+            raise  # locked, disk full, ...: said as it is
+        except sqlite3.DatabaseError as err:  # not a database, malformed: never guess, say it
+            p = self.index_path
+            raise ValueError(
+                f"the run store's index {p} is damaged ({err}); move it aside "
+                f"(mv {p} {p}.damaged) and run again: a new index is built from the runs in "
+                f"{self.root / 'runs'}, which are kept") from None
         finally:
             con.close()
+
+    def _reindex(self) -> int:
+        """Index every complete run directory (a new index beside existing runs, e.g. after
+        a damaged index was moved aside); returns how many were indexed."""
+        n = 0
+        for path in sorted((self.root / "runs").iterdir()):
+            if not _KEY.fullmatch(path.name):
+                continue
+            try:
+                meta = store_io.read_meta(path)  # frames are checked when a run is loaded
+                cfg = RunConfig.from_dict(meta["config"])
+            except (store_io.BrokenEntry, ValueError, TypeError, KeyError):
+                continue  # not a complete run: left as it is, not indexed
+            with self._db() as con:
+                self._upsert(con, path.name, cfg, meta["status"], meta.get("summary"),
+                             meta.get("message", ""), meta.get("info", {}).get("runtime_s"),
+                             meta.get("code_version", ""))
+                con.execute("UPDATE runs SET created = ?, updated = ? WHERE key = ?",
+                            (meta.get("saved"), meta.get("saved"), path.name))
+            n += 1
+        return n
 
     def _dir(self, key: str) -> Path:
         check(isinstance(key, str) and _KEY.fullmatch(key) is not None,
@@ -111,7 +150,11 @@ class RunStore:
         return self._code_version or store_io.code_version()
 
     def key(self, cfg: RunConfig) -> str:
-        return cfg.key(self.code_version)
+        """The config, the code version and the content of every file the run reads (a CSV
+        edited in place gets a new key, so its old run is never served)."""
+        from .data.fingerprint import data_fingerprint
+
+        return cfg.key(self.code_version, data_fingerprint(cfg.dataset, cfg.dataset_params))
 
     def get(self, cfg: RunConfig) -> Run | None:
         """The finished (done or diverged) run of ``cfg``, or None: not stored, still
@@ -149,6 +192,11 @@ class RunStore:
         """Stored runs as a ``Comparison`` (config of the first run), as ``compare`` gives."""
         runs = self.load_many(keys)
         check(len(runs) > 0, "comparison needs at least one key")
+        experiments = {r.config.experiment() for r in runs}
+        check(len(experiments) == 1,
+              f"these {len(runs)} runs belong to {len(experiments)} experiments (they differ in "
+              "more than scheme, scheme parameters and seed); a comparison pools the seeds of "
+              "one experiment: pass the keys of one at a time (RunStore.list()['experiment'])")
         return Comparison(runs[0].config, runs)
 
     # ---- writing --------------------------------------------------------------------
@@ -261,7 +309,8 @@ class RunStore:
 
     # ---- tables ---------------------------------------------------------------------
     def list(self, dataset=None, scheme=None, status=None) -> pd.DataFrame:
-        """One row per run, newest first, summary metrics as columns. Filters take a value
+        """One row per run, newest first, summary metrics as columns; ``experiment`` is
+        ``RunConfig.experiment()`` (runs that may be pooled share it). Filters take a value
         or a list; ``status`` filters the shown status (stale and broken rows: failed)."""
         where, args = [], []
         for col, val in (("dataset", dataset), ("scheme", scheme)):
@@ -283,6 +332,8 @@ class RunStore:
                                                     "missing; delete it or train it again"]
         if status is not None:
             df = df[df["status"].isin([status] if isinstance(status, str) else list(status))]
+        df.insert(df.columns.get_loc("label"), "experiment",
+                  [_experiment(c) for c in df["config"]])
         metrics = pd.DataFrame([json.loads(s) if s else {} for s in df["summary"]],
                                index=df.index)
         metrics = metrics[[c for c in metrics.columns if c not in df.columns]]
@@ -297,6 +348,14 @@ class RunStore:
             check(not unknown, f"no stored run with key(s) {', '.join(unknown)}")
             df = df.set_index("key").loc[keys].reset_index()
         return df.to_csv(index=False)
+
+
+def _experiment(config_json: str) -> str:
+    """``RunConfig.experiment()`` of an index row's config ("" if it cannot be read)."""
+    try:
+        return RunConfig.from_dict(json.loads(config_json)).experiment()
+    except (ValueError, TypeError):
+        return ""
 
 
 _STORES: dict[Path, RunStore] = {}

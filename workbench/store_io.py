@@ -46,6 +46,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# pandas' Parquet engine, a core dependency: imported here so that a missing install fails
+# at import, not after training
+import pyarrow  # noqa: F401
+
 CRASH_ENV = "WORKBENCH_STORE_TEST_CRASH"
 TMP_MAX_AGE_S = 3600.0
 META = "meta.json"

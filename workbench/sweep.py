@@ -4,7 +4,8 @@ Why: a finding such as "class weighting helps more as the imbalance grows" is a 
 a point, and its error bars come from seeds. ``sweep`` expands the grid (dotted paths into
 ``RunConfig.to_dict()``, see ``workbench.sweep_grid``), validates every config before
 anything trains, groups compatible configs into batched-replica batches and trains the
-batches in this process, in a pool of processes (``backend="local"``) or as Ray tasks
+batches in this process (the default), in a pool of processes (``backend="local"``,
+``workers > 1``) or as Ray tasks
 (``backend="ray"``, ``pip install 'workbench[ray]'``; see ``workbench.sweep_backends``
 for what a cluster must share). Every run lands in the run store, keyed by its full
 config and code, so a sweep started again after an interruption trains only the runs
@@ -116,22 +117,28 @@ class Sweep:
 
 def sweep(base_config: RunConfig, grid: dict | None = None, seeds: Any = (0,),
           backend: str = "local", store: Any = None, force: bool = False,
-          workers: int | None = None, address: str | None = None,
+          workers: int | str | None = None, address: str | None = None,
           progress: bool = False) -> Sweep:
     """Train ``base_config`` over ``grid`` x ``seeds`` into the run store; a ``Sweep``.
 
     ``grid``: dotted path -> list of values (``workbench.sweep_grid``); ``seeds``: training
-    seeds. ``backend``: "local" runs the batches in ``workers`` spawned processes (default
-    min(CPUs, batches), one torch thread each; ``workers=1`` trains in this process; a
-    script needs the ``if __name__ == "__main__":`` guard) and "ray" runs each batch as a
-    Ray task on the cluster at ``address`` (default: a local Ray instance with ``workers``
-    CPUs, started and shut down here; an instance already running is used and left on).
+    seeds. ``backend``: "local" trains the batches in this process (the default,
+    ``workers=None`` or 1: a script or notebook needs no ``if __name__ == "__main__":``
+    guard) or in ``workers`` spawned processes (``workers > 1``, or "auto" for min(CPUs,
+    batches); one torch thread each; a script then needs the guard), and "ray" runs each
+    batch as a Ray task on the cluster at ``address`` (default: a local Ray instance with
+    ``workers`` CPUs, started and shut down here; an instance already running is used and
+    left on).
     ``store``: a ``RunStore`` (default ``RunStore()``) whose root every worker sees; runs
     already stored are loaded, not trained, unless ``force``. ``progress``: a tqdm bar
     over finished batches. ``Sweep.info`` says what was trained and loaded.
     """
     from .store import RunStore
 
+    if workers == "auto":
+        workers = None  # run_batches: min(CPUs, batches)
+    elif workers is None and backend == "local":
+        workers = 1  # in this process: no worker start-up, no __main__ guard needed
     configs, values = expand_grid(base_config, grid or {}, seeds)
     store = store if store is not None else RunStore()
     runs = [None if force else store.get(c) for c in configs]

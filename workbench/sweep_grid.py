@@ -34,6 +34,7 @@ import itertools
 import json
 from typing import Any
 
+from .compare import check_unique_seeds
 from .config import RunConfig
 from .registry import check
 from .schemes import SCHEMES
@@ -129,8 +130,14 @@ def expand_grid(base: RunConfig, grid: dict, seeds: Any) -> tuple[list[RunConfig
     check(len(seeds) > 0 and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
                                  for s in seeds),
           f"seeds must be a non-empty list of integers >= 0, got {seeds!r}")
+    check_unique_seeds(seeds)
     base_dict = base.to_dict()
     parts = _check_grid(base_dict, grid)
+    for path, values in grid.items():  # a repeated value would run one point twice
+        idents = [json.dumps(v, sort_keys=True, default=str) for v in values]
+        for v, ident in zip(values, idents):
+            n = idents.count(ident)
+            check(n == 1, f"grid {path!r} lists {v!r} {n} times; give each value once")
     per_scheme = "scheme" in grid or any(p.split(".")[0] == SCHEME_PARAMS for p in grid)
     taken = {}
     if per_scheme:

@@ -1,8 +1,10 @@
 """Runs: everything in the run store, filtered; load runs into the views, delete, export.
 
 Why: the store keeps every run trained here, in a notebook or from the CLI, so past
-comparisons can be re-opened in a second instead of retrained, and shared as CSV. Deleting
-asks for confirmation because a run can take minutes to train again.
+comparisons can be re-opened in a second instead of retrained, and shared as CSV. Runs are
+loaded one experiment at a time (``RunConfig.experiment()``: all but scheme, scheme
+parameters and seed), so seeds of different data sets or budgets are never averaged
+together. Deleting asks for confirmation because a run can take minutes to train again.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import streamlit as st
 
 from .. import runner
 
-HIDDEN = ("config", "pid", "host", "code_version", "updated", "summary")
+HIDDEN = ("config", "pid", "host", "code_version", "updated", "summary", "experiment")
 
 
 def show(results, experiment) -> None:
@@ -45,9 +47,18 @@ def show(results, experiment) -> None:
     chosen = list(labels) if all_shown else st.multiselect(
         "Select runs", list(labels), format_func=labels.get, key="runs_selected",
         help="Pick runs to load into the other tabs, delete or export.")
-    left, mid, right = st.columns(3)
     loadable = [k for k in chosen if k in set(table.loc[table["status"].isin(
         ["done", "diverged"]), "key"])]
+    groups = experiments(table, loadable)
+    if len(groups) > 1:
+        st.caption(f"The selection holds {len(groups)} experiments (runs that differ in more "
+                   "than scheme and seed: data, model, budget...). Runs of different "
+                   "experiments are never averaged together: load one at a time.")
+        pick = st.selectbox("Experiment to load", list(groups), key="runs_experiment",
+                            format_func=lambda e: groups[e][0],
+                            help="The runs of this experiment are loaded into the views.")
+        loadable = groups[pick][1]
+    left, mid, right = st.columns(3)
     left.button(f"Load {len(loadable)} into views", key="runs_load", type="primary",
                 disabled=not loadable, on_click=_load, args=(tuple(loadable),),
                 icon=":material/open_in_browser:",
@@ -59,6 +70,20 @@ def show(results, experiment) -> None:
                           icon=":material/download:", on_click="ignore",
                           help="The selected runs (or all shown) with config and metrics.")
     _confirm_delete()
+
+
+def experiments(table, keys: list) -> dict[str, tuple[str, list]]:
+    """Experiment id -> (a label, the keys of ``keys`` in it), in the order of ``keys``."""
+    rows = table.set_index("key")
+    out: dict[str, tuple[str, list]] = {}
+    for key in keys:
+        r = rows.loc[key]
+        if r["experiment"] not in out:
+            label = f"{r['dataset']} · {r['model']} · {r['epochs']} epochs · imbalance " \
+                    f"{r['imbalance']} · #{r['experiment'][:6]}"
+            out[r["experiment"]] = (label, [])
+        out[r["experiment"]][1].append(key)
+    return {e: (f"{label} · {len(ks)} runs", ks) for e, (label, ks) in out.items()}
 
 
 def _load(keys: tuple) -> None:

@@ -9,9 +9,11 @@ the train median and gets a 0/1 "<col> was missing" indicator column; categorica
 bool) columns are one-hot encoded on the train categories, a missing value being its own
 "missing" category (a category unseen in train is all zeros); a categorical column with
 more than ``max_categories`` distinct train values (ids, free text, dates) is dropped with
-a note. Rows whose target is missing are dropped with a note. The group column stays a
-feature (as in ``adult``); groups are for weighting and evaluation. A regression target is
-standardised with train statistics (``extra["target_mean"]``, ``extra["target_std"]``).
+a note. Rows whose target is missing are dropped with a note. Infinite or huge numeric
+values (``|x| > MAX_ABS``) are an error naming the columns and the number of bad rows. The
+group column stays a feature (as in ``adult``); groups are for weighting and evaluation.
+A regression target is standardised with train statistics (``extra["target_mean"]``,
+``extra["target_std"]``).
 
 ``task="auto"``: regression when the target is numeric (not bool) and has non-integer
 values or more than 20 distinct values, classification otherwise. Splits are stratified by
@@ -44,6 +46,9 @@ from .base import CLASSIFICATION, DATASETS, REGRESSION, DatasetBundle, Split, sp
 TASKS = ("auto", CLASSIFICATION, REGRESSION)
 MISSING = "missing"
 AUTO_MAX_CLASSES = 20  # task="auto": a numeric target with more distinct values is regression
+# A numeric cell beyond this magnitude (or +-inf) is a data error: squaring it while
+# standardising overflows float64, and training would only report a NaN loss at step 0.
+MAX_ABS = 1e150
 
 
 @dataclass
@@ -143,6 +148,29 @@ def _read(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
     return df
 
 
+def _check_finite(df: pd.DataFrame, path: Path) -> None:
+    """Infinite or huge numbers are a data error, named with their columns and row counts.
+
+    Example:
+        >>> _check_finite(pd.DataFrame({"a": [1.0, float("inf")], "b": [1e308, -1e308]}),
+        ...               Path("t.csv"))
+        Traceback (most recent call last):
+        ...
+        ValueError: csv t.csv has infinite or huge values (|x| > 1e+150) in column 'a' \
+(1 row), 'b' (2 rows); fix or remove those rows (an empty cell is a missing value, which is fine)
+    """
+    bad = []
+    for col in df.columns:
+        if pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
+            v = df[col].to_numpy(np.float64)
+            n = int((np.abs(v[~np.isnan(v)]) > MAX_ABS).sum())
+            if n:
+                bad.append(f"{col!r} ({n} row{'s' * (n > 1)})")
+    check(not bad, f"csv {path} has infinite or huge values (|x| > {MAX_ABS:g}) in column "
+          f"{', '.join(bad)}; fix or remove those rows (an empty cell is a missing value, "
+          "which is fine)")
+
+
 def _auto_task(y: pd.Series) -> str:
     if pd.api.types.is_bool_dtype(y) or not pd.api.types.is_numeric_dtype(y):
         return CLASSIFICATION
@@ -215,7 +243,17 @@ class CSVData:
         for col in df.columns:
             check(df[col].notna().any(), f"csv column {col!r} is entirely empty; remove it "
                   "from the file")
+        _check_finite(df, path)
         return df
+
+    def files(self) -> list[str]:
+        """The files a run reads: their content is part of the run store's key."""
+        return [self.path] if self.path.strip() else []
+
+    def preflight(self) -> None:
+        """Read the file and check the columns (``RunConfig.validate`` calls this), so a
+        wrong path, column or value is reported before anything trains or is stored."""
+        self._frame()
 
     def load(self, seed: int) -> DatasetBundle:
         df = self._frame()

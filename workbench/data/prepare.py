@@ -6,11 +6,13 @@ import numpy as np
 import pandas as pd
 
 from .base import DATASETS, TRANSFORMS, DatasetBundle
+from .transforms import check_size
 
 
 def load_prepared(dataset: str, dataset_params: dict, imbalance: list, data_seed: int
                   ) -> tuple[DatasetBundle, DatasetBundle]:
-    """Return (original, transformed): transforms touch the training split only.
+    """Return (original, transformed): transforms touch the training split only, and may
+    grow it at most ``MAX_GROWTH``-fold (``transforms.check_size``).
 
     Example:
         >>> orig, prep = load_prepared("digits", {}, [{"kind": "longtail", "ratio": 10}], 0)
@@ -26,6 +28,7 @@ def load_prepared(dataset: str, dataset_params: dict, imbalance: list, data_seed
         train = transform.apply(train, original, rng)
         if len(train) == 0:
             raise ValueError(f"imbalance transform {spec['kind']!r} left no training samples")
+        check_size(len(train), len(original.train), f"imbalance transform {spec['kind']!r}")
     from dataclasses import replace
 
     return original, replace(original, train=train)

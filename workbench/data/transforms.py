@@ -28,6 +28,25 @@ import numpy as np
 from ..registry import check
 from .base import CLASSIFICATION, REGRESSION, TRANSFORMS, DatasetBundle, Split
 
+MAX_GROWTH = 10  # transforms may grow a training split at most this many times
+MAX_TRAIN_ROWS = 10_000_000  # and never beyond this many samples
+
+
+def check_size(n_after: int, n_before: int, what: str) -> None:
+    """Refuse an absurd training split (hours of silent training) with the limit named.
+
+    Example:
+        >>> check_size(100, 5, "imbalance transform 'duplicates'")
+        Traceback (most recent call last):
+        ...
+        ValueError: imbalance transform 'duplicates' grew the training split from 5 to 100 \
+samples (20x); the limit is 10x the original and 10,000,000 samples
+    """
+    check(n_after <= MAX_GROWTH * max(n_before, 1) and n_after <= MAX_TRAIN_ROWS,
+          f"{what} grew the training split from {n_before} to {n_after} samples "
+          f"({n_after / max(n_before, 1):.3g}x); the limit is {MAX_GROWTH}x the original and "
+          f"{MAX_TRAIN_ROWS:,} samples")
+
 
 def _is_number(x) -> bool:
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) \
@@ -232,6 +251,11 @@ class Duplicates:
         check(isinstance(self.copies, (int, np.integer)) and not isinstance(self.copies, bool)
               and 1 <= self.copies <= 1000,
               f"duplicates copies must be an integer in 1..1000, got {self.copies!r}")
+        growth = 1 + self.fraction * self.copies
+        check(growth <= MAX_GROWTH,
+              f"duplicates grows the training split {growth:g}-fold (1 + fraction x copies = "
+              f"1 + {self.fraction:g} x {self.copies}); the limit is {MAX_GROWTH}x the "
+              "original: lower copies or fraction")
 
     def apply(self, split: Split, bundle: DatasetBundle, rng: np.random.Generator) -> Split:
         n = len(split)
