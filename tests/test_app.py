@@ -17,7 +17,8 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-TABS = ["Overview", "Weights", "Groups", "Calibration", "Data", "What-if", "Runs", "Learn"]
+TABS = ["Overview", "Weights", "Samples", "Groups", "Calibration", "Data", "What-if", "Runs",
+        "Learn"]
 
 
 @pytest.fixture
@@ -81,7 +82,7 @@ def test_a_sidebar_run_fills_every_view(app):
 
     stored = RunStore(os.environ["WORKBENCH_STORE"]).load(at.session_state["keys"][0])
     assert stored.info["execution"] == "batched (4 replicas)"  # one batch per seed
-    expected = {"Overview": (1, 1), "Weights": (6, 0), "Groups": (1, 0),
+    expected = {"Overview": (1, 1), "Weights": (6, 0), "Samples": (2, 1), "Groups": (1, 0),
                 "Calibration": (3, 1), "Data": (2, 0), "Runs": (0, 1), "Learn": (5, 0)}
     for tab, (charts, frames) in expected.items():
         _open(at, tab)
@@ -263,3 +264,17 @@ def test_runs_of_different_experiments_are_never_averaged_together(app):
     table = RunStore(os.environ["WORKBENCH_STORE"]).comparison(loaded).table
     assert (table["n"] == 2).all()  # 2 seeds per scheme, not 4 pooled
     _open(at, "Overview")
+
+
+def test_samples_view_maps_flipped_labels_to_the_hard_to_learn_region(app):
+    """Dataset Cartography on label-noise data: the map, the region table by flipped label,
+    and one sample's trajectory."""
+    at = app
+    at.selectbox(key="dataset").set_value("digits").run()
+    at.selectbox(key="imb0_kind").set_value("label_noise").run()  # default rate
+    at = _small_run(at, dataset="digits", schemes=["uniform", "linupper"])
+    _open(at, "Samples")
+    assert len(at.get("plotly_chart")) == 2  # the map and the selected sample
+    table = at.dataframe[0].value
+    assert set(table["noisy"]) == {True, False}
+    assert "hard-to-learn" in table.columns and at.selectbox(key="samples_pick").value >= 0

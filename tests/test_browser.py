@@ -27,7 +27,8 @@ CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update"]
-TABS = {"Overview": 1, "Weights": 5, "Groups": 1, "Calibration": 3, "Data": 1, "What-if": 0,
+TABS = {"Overview": 1, "Weights": 5, "Samples": 2,
+        "Groups": 1, "Calibration": 3, "Data": 1, "What-if": 0,
         "Runs": 0, "Learn": 3}  # tab -> at least this many Plotly charts drawn
 
 

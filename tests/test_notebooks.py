@@ -35,6 +35,7 @@ EXPECTED = {
                              "temperature_sampling(tau=2.0)", "worst_group_accuracy"],
     "03_loss_based_schemes": ["uniform", "linupper", "quadratic", "extremes", "kl_dro",
                               "corrupt=0"],
+    "16_cartography": ["hard-to-learn", "easy-to-learn", "mean_weight", "linupper"],
 }
 
 

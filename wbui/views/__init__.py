@@ -6,11 +6,11 @@ so the notebook and the dashboard always agree. ``results`` is ``None`` until a
 comparison has been loaded; views that need one then say so.
 """
 
-from . import calibration, data, groups, learn, overview, runs, weights, whatif
+from . import calibration, data, groups, learn, overview, runs, samples, weights, whatif
 
-TABS = {"Overview": overview, "Weights": weights, "Groups": groups,
+TABS = {"Overview": overview, "Weights": weights, "Samples": samples, "Groups": groups,
         "Calibration": calibration, "Data": data, "What-if": whatif, "Runs": runs,
         "Learn": learn}
 
-__all__ = ["TABS", "calibration", "data", "groups", "learn", "overview", "runs", "weights",
-           "whatif"]
+__all__ = ["TABS", "calibration", "data", "groups", "learn", "overview", "runs", "samples",
+           "weights", "whatif"]

@@ -12,6 +12,8 @@ its frame is empty.
 * weights: ``weight_trajectories``, ``group_weight_over_steps``, ``weight_loss_scatter``,
   ``weight_histogram``, ``ess_over_steps``
 * groups: ``group_curves``
+* cartography: ``cartography`` (frame), ``region_table``, ``cartography_map``,
+  ``sample_trajectory`` (Swayamdipta et al. 2020, per tracked sample and scheme)
 * calibration: ``reliability_diagram``, ``confidence_histogram`` (tables:
   ``calibration_table``, ``temperature_scaled`` from ``workbench.metrics.posthoc``)
 * data: ``count_bars``, ``decision_boundaries``
@@ -29,6 +31,7 @@ Example:
 
 from ..metrics.posthoc import calibration_table, temperature_scaled
 from .calibration import confidence_histogram, reliability_diagram
+from .cartography import cartography, cartography_map, region_table, sample_trajectory
 from .data import count_bars, decision_boundaries
 from .groups import group_curves
 from .learn import scheme_card, scheme_kind, weight_function
@@ -53,10 +56,14 @@ __all__ = [
     "apply_layout",
     "best_schemes",
     "calibration_table",
+    "cartography",
+    "cartography_map",
     "confidence_histogram",
     "count_bars",
     "decision_boundaries",
     "empty_figure",
+    "region_table",
+    "sample_trajectory",
     "ess_over_steps",
     "group_colors",
     "group_curves",
