@@ -39,7 +39,7 @@ import math
 import numbers
 from typing import Any, ClassVar
 
-__all__ = ["ConfigError", "ParamSpec", "Params", "check_params", "param", "specs"]
+__all__ = ["ConfigError", "ParamSpec", "Params", "check_params", "kind_of", "param", "specs"]
 
 CLOSED = ("both", "left", "right", "neither")
 KINDS = ("float", "int", "bool", "str", "list")
@@ -110,8 +110,7 @@ class ParamSpec:
             what = self.noun or f"a non-empty list of {items}"
             if self.choices is not None:
                 return f"{what} from {', '.join(map(str, self.choices))}"
-            return what + (self._bounds("") if self.low is not None or self.high is not None
-                           else "")
+            return what if self.noun else what + self._bounds("")
         noun = self.noun or ("an integer" if self.kind == "int" else
                              "a finite number" if self.high is None and self.finite
                              else "a number")
@@ -172,6 +171,13 @@ class ParamSpec:
         return dataclasses.asdict(self)
 
 
+def kind_of(default: Any) -> str:
+    """The kind a parameter's default implies: bool, int, float, list or str."""
+    return ("bool" if isinstance(default, bool) else "int" if isinstance(default, int)
+            else "float" if isinstance(default, float) else
+            "list" if isinstance(default, (list, tuple)) else "str")
+
+
 def param(default: Any, *, low: float | None = None, high: float | None = None,
           closed: str = "both", choices: tuple | None = None, log: bool = False,
           help: str = "", kind: str | None = None, noun: str = "", item: str | None = None,
@@ -179,9 +185,7 @@ def param(default: Any, *, low: float | None = None, high: float | None = None,
           finite: bool = True) -> Any:
     """A dataclass field that declares its rules (see the module docstring)."""
     if kind is None:
-        kind = ("bool" if isinstance(default, bool) else "int" if isinstance(default, int)
-                else "float" if isinstance(default, float) else
-                "list" if isinstance(default, (list, tuple)) else "str")
+        kind = kind_of(default)
     if closed not in CLOSED or kind not in KINDS:  # a programming error, not user input
         raise TypeError(f"param: closed must be one of {CLOSED}, kind one of {KINDS}")
     meta = {"param": dict(kind=kind, low=low, high=high, closed=closed,
@@ -212,10 +216,7 @@ def specs(cls: type) -> list[ParamSpec]:
         default = _default(f)
         meta = f.metadata.get("param")
         if meta is None:
-            kind = ("bool" if isinstance(default, bool) else "int" if isinstance(default, int)
-                    else "float" if isinstance(default, float) else
-                    "list" if isinstance(default, (list, tuple)) else "str")
-            meta = {"kind": kind}
+            meta = {"kind": kind_of(default)}
         out.append(ParamSpec(name=f.name, default=default, **meta))
     return out
 

@@ -29,7 +29,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .params import ConfigError, ParamSpec, specs
+from .params import ConfigError, ParamSpec, kind_of, specs
 
 T = TypeVar("T")
 
@@ -90,7 +90,9 @@ class Registry:
     def spec(self, name: str) -> list[ParamSpec]:
         """The declared parameters of ``name``: default, range, choices, help (``ParamSpec``)."""
         cls = self.get(name)
-        return specs(cls) if dataclasses.is_dataclass(cls) else []
+        if dataclasses.is_dataclass(cls):
+            return specs(cls)
+        return [ParamSpec(n, kind_of(d), d) for n, d in self.params(name).items()]
 
     def params(self, name: str) -> dict[str, Any]:
         """Parameter names and defaults of ``name`` (dataclass fields or __init__ args)."""
@@ -114,6 +116,7 @@ class Registry:
 
 
 def check(condition: bool, message: str, owner: str = "", field: str | None = None) -> None:
-    """Raise ConfigError(message) unless condition: the one-line validation helper."""
+    """Raise ValueError(message) unless condition: the one-line validation helper; a
+    ConfigError when told which component (``owner``) and ``field`` it is about."""
     if not condition:
-        raise ConfigError(message, owner, field)
+        raise ConfigError(message, owner, field) if owner or field else ValueError(message)

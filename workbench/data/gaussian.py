@@ -20,29 +20,22 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..registry import check
+from ..params import Params, param
 from .base import CLASSIFICATION, DATASETS, DatasetBundle, Split
 
 
 @DATASETS.register("gaussian")
 @dataclass(frozen=True)
-class Gaussian:
+class Gaussian(Params):
     """Gaussian classes in d dimensions (any N, for benchmarks); groups: sign of x_0."""
 
     task: ClassVar[str] = CLASSIFICATION
-    n_samples: int = 10_000
-    n_features: int = 32
-    n_classes: int = 10
-    separation: float = 3.0
-
-    def __post_init__(self):
-        for name, low, high in (("n_samples", 100, 20_000_000), ("n_features", 1, 4096),
-                                ("n_classes", 2, 1000)):
-            v = getattr(self, name)
-            check(isinstance(v, int) and not isinstance(v, bool) and low <= v <= high,
-                  f"gaussian {name} must be an integer in [{low}, {high}], got {v!r}")
-        check(isinstance(self.separation, (int, float)) and self.separation > 0,
-              f"gaussian separation must be a number > 0, got {self.separation!r}")
+    n_samples: int = param(10_000, low=100, high=20_000_000, log=True,
+                           help="Samples drawn (before the train/val/test split).")
+    n_features: int = param(32, low=1, high=4096, help="Input dimension.")
+    n_classes: int = param(10, low=2, high=1000, help="Number of classes (one Gaussian each).")
+    separation: float = param(3.0, low=0, closed="neither",
+                              help="Distance scale between the class means (larger: easier).")
 
     def load(self, seed: int) -> DatasetBundle:
         rng = np.random.default_rng(seed)
