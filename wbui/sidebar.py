@@ -15,7 +15,7 @@ import os
 import streamlit as st
 
 from workbench import DATASETS, MODELS, SCHEMES, TRANSFORMS, RunConfig
-from workbench.config import OPTIMIZERS, SELECTIONS
+from workbench.params import specs
 
 from .experiment import Experiment
 from .params import param_input, tidy
@@ -24,9 +24,8 @@ DEFAULT_SCHEMES = ["uniform", "inverse_frequency", "linupper"]
 DEFAULT_IMBALANCE = [{"kind": "longtail", "ratio": 50}]
 # WORKBENCH_APP_DEFAULT_EPOCHS shrinks the default experiment (the browser test uses 3).
 DEFAULT_EPOCHS = int(os.environ.get("WORKBENCH_APP_DEFAULT_EPOCHS", "20"))
-SELECTION_HELP = ("Which checkpoint the summary reports: the last epoch, or the epoch with the "
-                  "best validation accuracy / worst-group accuracy / loss. Compare schemes "
-                  "under one rule (Group DRO issues 6, 10: mixed rules mislead).")
+RUN_SPECS = {s.name: s for s in specs(RunConfig)}  # widgets and help of the run's own fields
+LABELS = {"batch_size": "Batch size", "lr": "Learning rate", "selection": "Selection rule"}
 
 
 def experiment_controls() -> tuple[Experiment, dict[str, str]]:
@@ -55,21 +54,10 @@ def experiment_controls() -> tuple[Experiment, dict[str, str]]:
 
     bar.subheader("Training budget")
     fields = {}
-    fields["epochs"] = bar.number_input("Epochs", value=DEFAULT_EPOCHS, step=1, key="epochs",
-                                        help="Passes over the (imbalanced) training split.")
-    slots["epochs"] = bar.empty()
-    fields["batch_size"] = bar.number_input("Batch size", value=64, step=8, key="batch_size",
-                                            help="B. Batch-level schemes (linupper, kl_dro, "
-                                            "group_dro...) weight within each batch: with "
-                                            "tiny B the Sow et al. weights degenerate.")
-    slots["batch_size"] = bar.empty()
-    fields["lr"] = bar.number_input("Learning rate", value=3e-3, step=1e-3, format="%g",
-                                    key="lr", help="Weights have batch mean 1 under every "
-                                    "scheme, so one learning rate means the same for all.")
-    slots["lr"] = bar.empty()
-    fields["optimizer"] = bar.selectbox("Optimizer", OPTIMIZERS, key="optimizer",
-                                        help="adam, or sgd with momentum 0.9.")
-    slots["optimizer"] = bar.empty()
+    for name, initial in (("epochs", DEFAULT_EPOCHS), ("batch_size", None), ("lr", None),
+                          ("optimizer", None)):
+        fields[name] = _run_field(bar, name, initial)
+        slots[name] = bar.empty()
 
     bar.subheader("Schemes to compare")
     schemes = _scheme_controls(bar, slots)
@@ -77,8 +65,7 @@ def experiment_controls() -> tuple[Experiment, dict[str, str]]:
                                help="Training seeds 0..n-1 (init, order, sampling); the data "
                                "split is fixed. The table reports mean and a 95% t-interval.")
     slots["seeds"] = bar.empty()
-    fields["selection"] = bar.selectbox("Selection rule", SELECTIONS, key="selection",
-                                        help=SELECTION_HELP)
+    fields["selection"] = _run_field(bar, "selection")
     slots["selection"] = bar.empty()
     slots["general"] = bar.empty()
 
@@ -92,15 +79,22 @@ def experiment_controls() -> tuple[Experiment, dict[str, str]]:
     return exp, problems
 
 
+def _run_field(bar, name: str, initial=None):
+    """The widget of one of the run's own fields (key = the field's name), from its spec."""
+    spec = RUN_SPECS[name]
+    return param_input(bar, spec, spec.default if initial is None else initial, name,
+                       label=LABELS.get(name, name.capitalize()))
+
+
 def _params(bar, registry, name: str, prefix: str, start: dict | None = None) -> dict:
-    """A widget per parameter of ``name`` (initial values ``start`` or the defaults); only
-    values that differ from the registry defaults are kept."""
-    out = {}
-    for param, default in registry.params(name).items():
-        initial = (start or {}).get(param, default)
-        value = param_input(bar, registry, name, param, initial, f"{prefix}_{param}")
-        if value != default:
-            out[param] = tidy(value)
+    """A widget per declared parameter of ``name`` (``registry.spec``; initial values
+    ``start`` or the defaults); only values that differ from the defaults are kept."""
+    out, source = {}, getattr(registry.get(name), "paper", "") or registry.describe(name)
+    for spec in registry.spec(name):
+        initial = (start or {}).get(spec.name, spec.default)
+        value = param_input(bar, spec, initial, f"{prefix}_{spec.name}", source)
+        if value != spec.default:
+            out[spec.name] = tidy(value)
     return out
 
 

@@ -62,8 +62,10 @@ class RunConfig:
                       help="Learning rate (weights have mean 1 under every scheme, so one "
                            "learning rate means the same for all).")
     weight_decay: float = param(0.0, low=0, help="L2 weight decay of the optimizer.")
-    batch_size: int = param(64, low=1, help="B: samples per step (batch-level schemes weight "
-                                            "within each batch).")
+    batch_size: int = param(64, low=1, help="B: samples per step. Batch-level schemes "
+                                            "(linupper, kl_dro, group_dro...) weight within "
+                                            "each batch: with tiny B the Sow et al. weights "
+                                            "degenerate.")
     epochs: int = param(30, low=1, high=10_000, help="Passes over the training split.")
     seed: int = param(0, low=0, help="Training seed: initialisation, order, sampling.")
     data_seed: int = param(0, low=0, help="Seed of the data split and the transforms.")
@@ -72,7 +74,9 @@ class RunConfig:
                                         "every step.")
     selection: str = param("last", choices=SELECTIONS,
                            help="Which checkpoint the summary reports: the last epoch, or the "
-                                "best by a validation metric.")
+                                "epoch with the best validation accuracy / worst-group "
+                                "accuracy / loss. Compare schemes under one rule (mixed rules "
+                                "mislead).")
     device: str = param("auto", choices=DEVICES, help="auto (cuda when available), cpu or cuda.")
 
     # ---- construction -------------------------------------------------------

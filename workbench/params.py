@@ -17,7 +17,7 @@ without reading its text.
 Ranges: ``low``/``high`` with ``closed`` in ``"both"``, ``"left"``, ``"right"``,
 ``"neither"`` (which ends belong to the range); ``float32=(low, high, why)`` adds the
 range float32 training can represent, checked after the domain (its message says why);
-``typical=(low, high)`` is the range worth exploring (the Learn view's sliders).
+``typical=(low, high, step)`` is the range worth exploring (the Learn view's sliders).
 
 Example:
     >>> from dataclasses import dataclass
@@ -89,7 +89,7 @@ class ParamSpec:
     noun: str = ""  # how the message names a valid value, e.g. "a fraction"
     item: str | None = None  # "int" or "str": the kind of a list's items
     float32: tuple | None = None  # (low, high, why): what float32 training can represent
-    typical: tuple | None = None  # (low, high): the range worth exploring
+    typical: tuple | None = None  # (low, high, step): the range worth exploring
     finite: bool = True  # False: +inf is allowed too (a limit the formula handles)
 
     def interval(self) -> str:

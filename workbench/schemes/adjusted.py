@@ -60,7 +60,7 @@ class LogitAdjustment(Scheme):
     paper: ClassVar[str] = ("Menon et al., Long-Tail Learning via Logit Adjustment, ICLR 2021")
     formula: ClassVar[str] = (r"l_i = -\log \frac{e^{f_{y_i}(x_i) + \tau \log \pi_{y_i}}}"
                               r"{\sum_c e^{f_c(x_i) + \tau \log \pi_c}},\quad w_i = 1")
-    tau: float = param(1.0, low=0, typical=(0.0, 3.0),
+    tau: float = param(1.0, low=0, typical=(0.25, 10.0, 0.25),
                        float32=(0.0, HUGE, "tau log pi is added to float32 logits"),
                        help="Adjustment strength: tau log(prior) is added to each logit in "
                             "the loss; 0 is cross-entropy, 1 the paper's default.")

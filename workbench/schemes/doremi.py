@@ -53,7 +53,7 @@ def domain_prior(info: TrainInfo) -> torch.Tensor:
 
 
 def eta_param():
-    return param(1.0, low=0, typical=(0.0, 1.0), float32=(0.0, HUGE, "alpha is updated in "
+    return param(1.0, low=0, typical=(0.0, 1.0, 0.01), float32=(0.0, HUGE, "alpha is updated in "
                                                           "float32"),
                  help="Step size of the exponentiated-gradient update of the domain weights.")
 

@@ -65,7 +65,7 @@ class Focal(Scheme):
     normalisation: ClassVar[str] = "per-batch"  # the recorded (detached) factor
     paper: ClassVar[str] = "Lin et al., Focal Loss for Dense Object Detection, ICCV 2017"
     formula: ClassVar[str] = r"\ell_i = (1 - p_{t,i})^{\gamma}\,\mathrm{CE}_i"
-    gamma: float = param(2.0, low=0, typical=(0.0, 5.0),
+    gamma: float = param(2.0, low=0, typical=(0.0, 5.0, 0.25),
                          float32=(0.0, HUGE, "gamma is a float32 exponent"),
                          help="Focusing parameter: 0 is plain cross-entropy, 2 the paper's "
                               "default.")

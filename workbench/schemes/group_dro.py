@@ -62,11 +62,11 @@ class GroupDRO(Scheme):
                             "Shifts, ICLR 2020")
     formula: ClassVar[str] = (r"q_g \leftarrow \frac{q_g e^{\eta \bar l_g}}{\sum_h q_h "
                               r"e^{\eta \bar l_h}},\quad w_i = q_{g_i} \frac{B}{m_{g_i}}")
-    eta: float = param(0.01, low=0, typical=(0.0, 1.0),
+    eta: float = param(0.01, low=0, typical=(0.0, 1.0, 0.01),
                        float32=(0.0, HUGE, "q is updated in float32"),
                        help="Step size of the exponentiated-gradient ascent on the group "
                             "weights q.")
-    adjustment: float = param(0.0, low=0, typical=(0.0, 5.0),
+    adjustment: float = param(0.0, low=0,
                               float32=(0.0, HUGE, "q is updated in float32"),
                               help="Generalisation adjustment C: adds C / sqrt(n_g) to group "
                                    "g's loss in the q update.")

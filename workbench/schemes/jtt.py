@@ -83,7 +83,7 @@ class JTT(Scheme):
                               r"w_i = \lambda_{up}^{[i \in E]}")
     stage1_epochs: float = stage_fraction(0.2, "Length of the ERM stage that finds the error "
                                                "set E, as a fraction of the run's epochs.")
-    lambda_up: float = param(20.0, low=1, log=True, typical=(1.0, 100.0),
+    lambda_up: float = param(20.0, low=1, log=True,
                              help="Up-weighting factor of the error set E (paper: 20 to 100).")
     mode: str = param("weight", choices=MODES,  # instance field, shadows Scheme.mode
                       help="'weight': up-weight E; 'sample': up-sample E (uniform weights).")

@@ -56,12 +56,12 @@ class SowScheme(Scheme):
 
     normalisation: ClassVar[str] = "per-batch"  # softmax over the batch, times B
     delta: float = param(
-        1.0, low=0, closed="neither", typical=(0.1, 3.0),
+        1.0, low=0, closed="neither", typical=(0.1, 3.0, 0.1),
         float32=(TINY**0.5, HUGE**0.5, "quadratic divides by delta^2, which must be a normal "
                  "float32"),
         help="Half-width of the normalised loss range [-delta, delta].")
     r: float = param(
-        1.0, low=0, closed="neither", log=True, typical=(0.05, 5.0),
+        1.0, low=0, closed="neither", log=True, typical=(0.05, 5.0, 0.05),
         float32=(TINY, HUGE, "the weights divide by r"),
         help="KL strength r > 0: the largest weight ratio in a batch is e^(1/r) for "
              "delta = 1; smaller r gives sharper weights (paper default 1, 0.4 in larger runs).")
@@ -174,7 +174,7 @@ class KLDRO(Scheme):
     paper: ClassVar[str] = ("Zhang et al., Doubly Robust Instance-Reweighted Adversarial "
                             "Training, 2023; Take the Bull by the Horns (IR-DRO), 2024")
     formula: ClassVar[str] = r"w_i = B\,\frac{e^{l_i/\lambda}}{\sum_j e^{l_j/\lambda}}"
-    lam: float = param(1.0, low=0, closed="neither", log=True, typical=(0.05, 5.0),
+    lam: float = param(1.0, low=0, closed="neither", log=True, typical=(0.05, 5.0, 0.05),
                        float32=(TINY, HUGE, "the weights divide by lam"),
                        help="Temperature lambda > 0 of w = B softmax(l / lambda): large lambda "
                             "is uniform, small lambda puts all weight on the largest loss.")

@@ -77,7 +77,8 @@ class CVaR(Scheme):
     formula: ClassVar[str] = (r"w_i = \frac{1}{\alpha}\,\mathbb{1}[l_i \ge l_{(k)}],\quad "
                               r"k = \max(1, \lceil \alpha B \rceil)")
     alpha: float = param(0.2, low=0, high=1, closed="right", noun="a fraction",
-                         typical=(0.05, 1.0), float32=(TINY, 1.0, "1/alpha overflows float32"),
+                         typical=(0.05, 1.0, 0.05),
+                         float32=(TINY, 1.0, "1/alpha overflows float32"),
                          help="Fraction of the batch (its largest losses) that gets weight.")
 
     def weights(self, losses: torch.Tensor, batch: Batch, state: State,

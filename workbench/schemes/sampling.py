@@ -76,7 +76,7 @@ class TemperatureSampling(Scheme):
                             "(arXiv 2410.04579)")
     formula: ClassVar[str] = (r"P(i) = \frac{q_{c(i)}}{n_{c(i)}},\quad q_c \propto "
                               r"\left(\frac{n_c}{N}\right)^{1/\tau}")
-    tau: float = param(1.0, low=1e-3, finite=False, log=True, typical=(0.25, 10.0),
+    tau: float = param(1.0, low=1e-3, finite=False, log=True, typical=(0.25, 10.0, 0.25),
                        help="Sampling temperature: 1 natural sampling, large tau (up to inf) "
                             "class-balanced.")
     by: str = by_param("Sample")
@@ -133,9 +133,9 @@ class Cooldown(Scheme):
     formula: ClassVar[str] = (r"\tau_t = \tau_{\mathrm{start}} + (\tau_{\mathrm{end}} - "
                               r"\tau_{\mathrm{start}})\,\frac{t}{T - S},\quad P_t(i) = "
                               r"\frac{q_{c(i)}(\tau_t)}{n_{c(i)}}")
-    tau_start: float = param(10.0, low=1e-3, log=True, typical=(0.25, 100.0),
+    tau_start: float = param(10.0, low=1e-3, log=True,
                              help="Sampling temperature at the start (large: class-balanced).")
-    tau_end: float = param(1.0, low=1e-3, log=True, typical=(0.25, 10.0),
+    tau_end: float = param(1.0, low=1e-3, log=True,
                            help="Sampling temperature at the end (1: natural sampling).")
     by: str = by_param("Sample")
     schedule: str = param("linear", choices=SCHEDULES,

@@ -99,7 +99,7 @@ class SoftDedup(Scheme):
     paper: ClassVar[str] = ("He et al., SoftDedup: an Efficient Data Reweighting Method for "
                             "Speeding Up Language Model Pre-training, ACL 2024")
     formula: ClassVar[str] = r"w_i \propto \mathrm{commonness}(x_i)^{-p}"
-    power: float = param(1.0, low=0, typical=(0.0, 2.0),
+    power: float = param(1.0, low=0,
                          help="Exponent p of w ~ commonness^(-p): 0 uniform, 1 the paper's.")
     radius: float = param(0.0, low=0,
                           help="Rows within this distance count as duplicates (0: exact "

@@ -110,7 +110,7 @@ class InverseFrequency(_TableScheme):
                             "Training on Heavily Imbalanced Datasets, NAACL 2025 "
                             "(arXiv 2410.04579); SubpopBench ReWeight (Yang et al. 2023)")
     formula: ClassVar[str] = r"w_i \propto n_{c(i)}^{-p}"
-    p: float = param(1.0, low=0, typical=(0.0, 2.0),
+    p: float = param(1.0, low=0, typical=(0.0, 2.0, 0.1),
                      help="Exponent on the count: 1 inverse frequency, 0.5 square root, "
                           "0 uniform.")
     by: str = by_param()
@@ -140,7 +140,7 @@ class EffectiveNumber(_TableScheme):
     paper: ClassVar[str] = ("Cui et al., Class-Balanced Loss Based on Effective Number of "
                             "Samples, CVPR 2019")
     formula: ClassVar[str] = r"w_i \propto \frac{1 - \beta}{1 - \beta^{n_{c(i)}}}"
-    beta: float = param(0.999, low=0, high=1, closed="left", typical=(0.9, 0.9999),
+    beta: float = param(0.999, low=0, high=1, closed="left",
                         help="beta in [0, 1): 0 is uniform, beta -> 1 approaches inverse "
                              "frequency (typical 0.9, 0.99, 0.999, 0.9999).")
     by: str = by_param()
