@@ -92,7 +92,8 @@ class Registry:
         cls = self.get(name)
         if dataclasses.is_dataclass(cls):
             return specs(cls)
-        return [ParamSpec(n, kind_of(d), d) for n, d in self.params(name).items()]
+        return [ParamSpec(name=n, kind=kind_of(d), default=d)
+                for n, d in self.params(name).items()]
 
     def params(self, name: str) -> dict[str, Any]:
         """Parameter names and defaults of ``name`` (dataclass fields or __init__ args)."""

@@ -32,7 +32,7 @@ def cubic(x: np.ndarray) -> np.ndarray:
 
 
 @DATASETS.register("covariate_shift")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CovariateShift(Params):
     """Shimodaira's (2000) covariate-shift regression: train inputs N(0.5, 0.5^2), test N(0, 0.3^2).
 

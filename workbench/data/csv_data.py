@@ -162,7 +162,7 @@ def _strata(y: np.ndarray, g: np.ndarray, task: str) -> np.ndarray | None:
 
 
 @DATASETS.register("csv")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CSVData(Params):
     """A user's CSV file: ``path`` (required), ``target`` column, optional ``group`` column.
 

@@ -48,6 +48,7 @@ class Gaussian(Params):
         cut1, cut2 = int(0.8 * self.n_samples), int(0.9 * self.n_samples)
         parts = [np.sort(order[:cut1]), np.sort(order[cut1:cut2]), np.sort(order[cut2:])]
         train, val, test = (Split(X[i], y[i].astype(np.int64), g[i]) for i in parts)
-        return DatasetBundle("gaussian", CLASSIFICATION, train, val, test,
-                             [str(c) for c in range(self.n_classes)], ["x0<=0", "x0>0"],
+        return DatasetBundle(name="gaussian", task=CLASSIFICATION, train=train, val=val,
+                             test=test, class_names=[str(c) for c in range(self.n_classes)],
+                             group_names=["x0<=0", "x0>0"],
                              notes="random 80/10/10 split; all splits share one distribution")

@@ -86,7 +86,7 @@ class Blobs2D(Params):
 
 
 @DATASETS.register("noisy_regression")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NoisyRegression(Params):
     """Linear regression with a fraction of grossly corrupted training targets.
 

@@ -94,7 +94,7 @@ class TinyGPT(nn.Module):
 
 
 @MODELS.register("transformer")
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Transformer(Params):
     """Tiny causal transformer LM (GPT-2 style, pre-LN, learned positions) for the lm task.
 
