@@ -100,7 +100,7 @@ def test_a_sidebar_run_fills_every_view(app):
 
 @pytest.mark.parametrize("key, value, message", [
     ("imb0_longtail_ratio", 0.5, "longtail ratio"),
-    ("lr", -0.1, "lr must be a number > 0"),
+    ("lr", -0.1, "lr must be a number in (0, 10]"),
     ("sch_linupper_r", -1.0, "linupper r must be a finite number > 0"),
 ])
 def test_a_bad_value_is_reported_beside_its_control(app, key, value, message):

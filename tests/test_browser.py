@@ -166,6 +166,6 @@ def test_cancel_stops_a_running_comparison(page):
     lr = page.get_by_role("spinbutton", name="Learning rate")
     lr.fill("-1")
     lr.press("Enter")
-    page.get_by_text("lr must be a number > 0").wait_for()  # beside the control
+    page.get_by_text("lr must be a number in (0, 10]").wait_for()  # beside the control
     assert page.get_by_role("button", name="Run comparison").is_disabled()
     _shoot(page, "9-bad-value")

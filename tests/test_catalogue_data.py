@@ -107,7 +107,7 @@ def test_german_rows_groups_and_label():
     assert sum((getattr(age, s).g == 1).sum() for s in SPLITS) == 149  # young: age < 25
     assert load("german", group_by="sex_age").n_groups == 4
     assert any(n.startswith("purpose=A43 radio") for n in b.extra["feature_names"])
-    with pytest.raises(ValueError, match="allowed: sex, age, sex_age"):
+    with pytest.raises(ValueError, match="group_by must be one of sex, age, sex_age"):
         wb.DATASETS.create("german", group_by="race")
 
 
@@ -134,7 +134,7 @@ def test_spurious_determinism_and_validation():
     assert same_bundle(b, wb.DATASETS.create("spurious_digits").load(seed=0))
     assert not same_bundle(b, load("spurious_digits", seed=1))
     for bad in (0.4, 1.0):
-        with pytest.raises(ValueError, match=r"correlation must be in \[0.5, 1\)"):
+        with pytest.raises(ValueError, match=r"correlation must be a number in \[0.5, 1\)"):
             wb.DATASETS.create("spurious_digits", correlation=bad)
 
 

@@ -91,17 +91,19 @@ def test_cli_compare_json():
 
 @pytest.mark.parametrize("args, expected", [
     (("run", "--scheme", "nope"), "valid schemes: " + ", ".join(wb.SCHEMES.names())),
-    (("run", "--epochs", "-1"), "epochs must be an integer >= 1"),
-    (("run", "--imbalance", "longtail:ratio=-3"), "ratio"),
+    (("run", "--epochs", "-1"), "--epochs: epochs must be an integer in 1..10000, got -1"),
+    (("run", "--imbalance", "longtail:ratio=-3"), "--imbalance #1 ratio: longtail ratio"),
+    (("run", "--model-param", "dropout=1"), "--model-param dropout: mlp dropout must be"),
+    (("run", "--lr", "0"), "--lr: lr must be a number in (0, 10], got 0"),
     (("run", "--dataset", "noisy_regression", "--scheme", "focal"), "classification"),
     (("compare", "--seeds", "a,b"), "--seeds expects comma-separated integers"),
     (("run", "--scheme-param", "r"), "expects key=value"),
     (("run", "--no-such-flag"), "unrecognized arguments"),
     (("run", "--scheme", "cvar", "--scheme-param", "alpha=1e-40"),
-     "cvar alpha = 1e-40 is outside what float32 training can represent (1/alpha overflows "
-     "float32); allowed: [1.18e-38, 1]"),
+     "--scheme-param alpha: cvar alpha = 1e-40 is outside what float32 training can represent "
+     "(1/alpha overflows float32); allowed: [1.18e-38, 1]"),
     (("compare", "--schemes", "uniform;kl_dro:lam=1e39"),
-     "kl_dro lam = 1e+39 is outside what float32 training can represent"),
+     "--schemes kl_dro: kl_dro lam = 1e+39 is outside what float32 training can represent"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(args, expected):
     out = cli(*args)

@@ -268,9 +268,9 @@ def test_a_comparison_of_stored_runs_never_pools_experiments(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--batch-size", "0"], "--batch-size must be an integer >= 1, got 0"),
-    (["--weight-decay=-1"], "--weight-decay must be >= 0, got -1"),
-    (["--eval-every", "0"], "--eval-every must be an integer >= 1"),
+    (["--batch-size", "0"], "--batch-size: batch_size must be an integer >= 1, got 0"),
+    (["--weight-decay=-1"], "--weight-decay: weight_decay must be a finite number >= 0, got -1"),
+    (["--eval-every", "0"], "--eval-every: eval_every must be an integer >= 1"),
 ])
 def test_config_errors_name_the_flag_as_typed(capsys, args, message):
     code, _, err = cli(capsys, "run", "--no-store", *args)

@@ -1,10 +1,11 @@
 """The experiment the sidebar describes, and where each validation error belongs.
 
 Why a separate, Streamlit-free module: the dashboard must never show a traceback, so every
-ValueError from ``RunConfig.validate`` is caught here and pinned to the control it is
-about (``"lr"``, ``"scheme:linupper"``, ``"imbalance:0"``, ...). All checks themselves
-stay in ``workbench``; this module only reads their messages. Validation is repeated with
-each faulty control set aside, so several bad controls are all reported at once.
+error from ``RunConfig.validate`` is caught here and pinned to the control it is about
+(``"lr"``, ``"scheme:linupper"``, ``"imbalance:0"``, ...). All checks themselves stay in
+``workbench``; the control comes from the ``ConfigError``'s ``owner`` and ``field``, never
+from its text. Validation is repeated with each faulty control set aside, so several bad
+controls are all reported at once.
 
 Example:
     >>> import workbench as wb
@@ -15,10 +16,9 @@ Example:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, fields
 
-from workbench import DATASETS, MODELS, SCHEMES, TRANSFORMS, RunConfig
+from workbench import RunConfig
 from workbench.compare import comparison_configs
 
 FIELDS = ("batch_size", "epochs", "lr", "weight_decay", "optimizer", "selection", "seed",
@@ -55,14 +55,15 @@ class Experiment:
             out["seeds"] = f"the number of seeds must be from 1 to {MAX_SEEDS}, got {n}"
         cfg, bad_schemes, bad_imb = self.config, set(), set()
         for _ in range(32):
-            imbalance = [t for i, t in enumerate(cfg.imbalance) if i not in bad_imb]
+            kept = [i for i in range(len(cfg.imbalance)) if i not in bad_imb]
+            imbalance = [cfg.imbalance[i] for i in kept]
             todo = [s for s in self.schemes if s[0] not in bad_schemes] or [("uniform", {})]
             try:
                 for name, params in todo:
                     cfg.replace(imbalance=imbalance, scheme=name, scheme_params=params).validate()
                 return out
             except ValueError as err:
-                where = locate(str(err), self, bad_imb)
+                where = locate(err, self, kept)
                 out.setdefault(where, str(err))
             if where.startswith("scheme:"):
                 bad_schemes.add(where.split(":", 1)[1])
@@ -77,44 +78,29 @@ class Experiment:
         return out
 
 
-def _mentions(message: str, name: str) -> bool:
-    """True if ``name`` appears as a whole word (quoted or not) in ``message``."""
-    return re.search(rf"(?<![\w]){re.escape(name)}(?![\w])", message) is not None
-
-
-def locate(message: str, exp: Experiment, skip_imbalance: set | frozenset = frozenset()) -> str:
-    """Which control a validation message is about, by the field or name it mentions.
+def locate(err: ValueError, exp: Experiment, kept: list[int] | None = None) -> str:
+    """Which control an error is about, from its ``owner`` and ``field``; ``kept``: the
+    positions of the transforms that were validated (the others set aside).
 
     Example:
         >>> import workbench as wb
+        >>> from workbench.params import ConfigError
         >>> e = Experiment(wb.RunConfig(imbalance=[{"kind": "longtail"}]), [("uniform", {})], [0])
-        >>> locate("longtail ratio (largest/smallest class size) must be >= 1", e)
+        >>> locate(ConfigError("longtail ratio must be >= 1", "transform 1", "ratio"), e)
         'imbalance:0'
-        >>> locate("lr must be a number > 0, got -1", e)
+        >>> locate(ConfigError("lr must be a number in (0, 10], got -1", "run", "lr"), e)
         'lr'
     """
-    head = message.split(";")[0]
-    for name in sorted((s for s, _ in exp.schemes), key=len, reverse=True):
-        if head.startswith(f"{name} ") or f"scheme {name!r}" in head:
-            return f"scheme:{name}"
-    m = re.match(r"imbalance\[(\d+)\]", message)
-    if m:
-        return f"imbalance:{m.group(1)}"
-    for i, spec in enumerate(exp.config.imbalance):
-        kind = spec.get("kind") if isinstance(spec, dict) else None
-        if i not in skip_imbalance and isinstance(kind, str) and kind in TRANSFORMS \
-                and _mentions(head, kind):
-            return f"imbalance:{i}"
-    if head.startswith("unknown scheme") or head.startswith("scheme "):
-        return "schemes"
-    if "dataset" in head or "group_by" in head or any(
-            head.startswith(f"{d} ") or f"{d!r}" in head for d in DATASETS.names()):
-        return "dataset"
-    if head.startswith("model") or any(_mentions(head, m) for m in MODELS.names()):
-        return "model"
-    for name in FIELDS:
-        if head.startswith(f"{name} ") or head.startswith(f"unknown {name}"):
-            return name
-    if any(_mentions(head, s) for s in SCHEMES.names()):
-        return "schemes"
+    owner = getattr(err, "owner", "") or ""
+    field_ = getattr(err, "field", None)
+    if owner.startswith("scheme "):
+        name = owner.split(" ", 1)[1]
+        return f"scheme:{name}" if name in {s for s, _ in exp.schemes} else "schemes"
+    if owner.startswith("transform "):
+        position = int(owner.split(" ", 1)[1]) - 1
+        return f"imbalance:{kept[position] if kept is not None else position}"
+    if owner in ("dataset", "model"):
+        return owner
+    if owner == "run" and field_ in FIELDS:
+        return field_
     return "general"

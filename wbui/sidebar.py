@@ -15,23 +15,22 @@ import os
 import streamlit as st
 
 from workbench import DATASETS, MODELS, SCHEMES, TRANSFORMS, RunConfig
-from workbench.config import OPTIMIZERS, SELECTIONS
+from workbench.params import specs
 
 from .experiment import MAX_SEEDS, Experiment
 from .params import param_input, tidy
 
 DEFAULT_SCHEMES = ["uniform", "inverse_frequency", "linupper"]
 DEFAULT_IMBALANCE = [{"kind": "longtail", "ratio": 50}]
-DEFAULTS = RunConfig()  # one set of defaults: the CLI, the API and the app share store keys
 DEFAULT_SEEDS = 3
+RUN_SPECS = {s.name: s for s in specs(RunConfig)}  # widgets and help of the run's own fields
+LABELS = {"batch_size": "Batch size", "lr": "Learning rate", "selection": "Selection rule"}
 
 
 def default_epochs() -> int:
-    """``RunConfig``'s epochs; ``WORKBENCH_APP_DEFAULT_EPOCHS`` shrinks it (tests use 1-3)."""
-    return int(os.environ.get("WORKBENCH_APP_DEFAULT_EPOCHS", DEFAULTS.epochs))
-SELECTION_HELP = ("Which checkpoint the summary reports: the last epoch, or the epoch with the "
-                  "best validation accuracy / worst-group accuracy / loss. Compare schemes "
-                  "under one rule (Group DRO issues 6, 10: mixed rules mislead).")
+    """``RunConfig``'s epochs (one set of defaults: the CLI, the API and the app share store
+    keys); ``WORKBENCH_APP_DEFAULT_EPOCHS`` shrinks it (tests use 1-3)."""
+    return int(os.environ.get("WORKBENCH_APP_DEFAULT_EPOCHS", RUN_SPECS["epochs"].default))
 
 
 def experiment_controls() -> tuple[Experiment, dict[str, str]]:
@@ -60,22 +59,10 @@ def experiment_controls() -> tuple[Experiment, dict[str, str]]:
 
     bar.subheader("Training budget")
     fields = {}
-    fields["epochs"] = bar.number_input("Epochs", value=default_epochs(), step=1, key="epochs",
-                                        help="Passes over the (imbalanced) training split.")
-    slots["epochs"] = bar.empty()
-    fields["batch_size"] = bar.number_input("Batch size", value=DEFAULTS.batch_size, step=8,
-                                            key="batch_size",
-                                            help="B. Batch-level schemes (linupper, kl_dro, "
-                                            "group_dro...) weight within each batch: with "
-                                            "tiny B the Sow et al. weights degenerate.")
-    slots["batch_size"] = bar.empty()
-    fields["lr"] = bar.number_input("Learning rate", value=DEFAULTS.lr, step=1e-3, format="%g",
-                                    key="lr", help="Weights have batch mean 1 under every "
-                                    "scheme, so one learning rate means the same for all.")
-    slots["lr"] = bar.empty()
-    fields["optimizer"] = bar.selectbox("Optimizer", OPTIMIZERS, key="optimizer",
-                                        help="adam, or sgd with momentum 0.9.")
-    slots["optimizer"] = bar.empty()
+    for name, initial in (("epochs", default_epochs()), ("batch_size", None), ("lr", None),
+                          ("optimizer", None)):
+        fields[name] = _run_field(bar, name, initial)
+        slots[name] = bar.empty()
 
     bar.subheader("Schemes to compare")
     schemes = _scheme_controls(bar, slots)
@@ -84,8 +71,7 @@ def experiment_controls() -> tuple[Experiment, dict[str, str]]:
                                f"to {MAX_SEEDS}; the data split is fixed. The table reports "
                                "mean and a 95% t-interval.")
     slots["seeds"] = bar.empty()
-    fields["selection"] = bar.selectbox("Selection rule", SELECTIONS, key="selection",
-                                        help=SELECTION_HELP)
+    fields["selection"] = _run_field(bar, "selection")
     slots["selection"] = bar.empty()
     slots["general"] = bar.empty()
 
@@ -99,15 +85,22 @@ def experiment_controls() -> tuple[Experiment, dict[str, str]]:
     return exp, problems
 
 
+def _run_field(bar, name: str, initial=None):
+    """The widget of one of the run's own fields (key = the field's name), from its spec."""
+    spec = RUN_SPECS[name]
+    return param_input(bar, spec, spec.default if initial is None else initial, name,
+                       label=LABELS.get(name, name.capitalize()))
+
+
 def _params(bar, registry, name: str, prefix: str, start: dict | None = None) -> dict:
-    """A widget per parameter of ``name`` (initial values ``start`` or the defaults); only
-    values that differ from the registry defaults are kept."""
-    out = {}
-    for param, default in registry.params(name).items():
-        initial = (start or {}).get(param, default)
-        value = param_input(bar, registry, name, param, initial, f"{prefix}_{param}")
-        if value != default:
-            out[param] = tidy(value)
+    """A widget per declared parameter of ``name`` (``registry.spec``; initial values
+    ``start`` or the defaults); only values that differ from the defaults are kept."""
+    out, source = {}, getattr(registry.get(name), "paper", "") or registry.describe(name)
+    for spec in registry.spec(name):
+        initial = (start or {}).get(spec.name, spec.default)
+        value = param_input(bar, spec, initial, f"{prefix}_{spec.name}", source)
+        if value != spec.default:
+            out[spec.name] = tidy(value)
     return out
 
 

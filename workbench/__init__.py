@@ -21,13 +21,14 @@ from .config import RunConfig
 from .data import DATASETS, TRANSFORMS
 from .engine import train
 from .models import MODELS
+from .params import ConfigError
 from .run import Run
 from .schemes import SCHEMES
 from .step_check import SchemeError
 from .store import RunStore
 from .sweep import Sweep, sweep
 
-__all__ = ["DATASETS", "MODELS", "SCHEMES", "TRANSFORMS", "Callback", "Comparison",
+__all__ = ["DATASETS", "MODELS", "SCHEMES", "TRANSFORMS", "Callback", "Comparison", "ConfigError",
            "FunctionProgress", "Run", "RunConfig", "RunStore", "SchemeError", "StepRecord",
            "TqdmProgress",
            "Sweep", "compare", "metrics", "store", "sweep", "train", "train_many"]

@@ -1,8 +1,10 @@
 """Command line: ``python -m workbench list | run | compare | sweep | runs``.
 
-Flags mirror ``RunConfig``; ``--json`` prints a machine-readable summary. Every user
-error (unknown name, out-of-range value, unreadable flag) is one line on stderr and exit
-code 2, never a traceback.
+Flags mirror ``RunConfig`` and are generated from its declared fields (help, default and
+range in ``--help``); data set, transform, scheme and model parameters are listed in
+``--help`` from their registries' ``spec``. ``--json`` prints a machine-readable summary.
+Every user error (unknown name, out-of-range value, unreadable flag) is one line on stderr
+and exit code 2, never a traceback, and names the flag it came from ("--lr: ...").
 
 Runs are saved in the run store (``--store``, default ``$WORKBENCH_STORE`` or ``./runs``)
 and loaded from it when the same config (and code) was trained before; ``--force``
@@ -26,7 +28,11 @@ import textwrap
 from dataclasses import fields
 
 from .config import RunConfig
+from .data import DATASETS, TRANSFORMS
 from .metrics.catalog import arrow, format_value
+from .models import MODELS
+from .params import ConfigError, specs
+from .schemes import SCHEMES
 
 REGISTRIES = ("datasets", "transforms", "schemes", "models")
 
@@ -95,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", help="list data sets, transforms, schemes, models")
     lst.add_argument("what", nargs="?", choices=REGISTRIES, help="only this registry")
     for name in ("run", "compare"):
-        sp = sub.add_parser(name, help=f"{name} and print the summary")
+        sp = sub.add_parser(name, help=f"{name} and print the summary", epilog=params_epilog(),
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
         _config_flags(sp)
         sp.add_argument("--json", action="store_true", help="print JSON")
         sp.add_argument("--store", help="run store folder (default: $WORKBENCH_STORE or ./runs)")
@@ -181,17 +188,60 @@ def _config_flags(sp):
     d = RunConfig()
     sp.add_argument("--config", help="JSON file with RunConfig fields (flags override it)")
     sp.add_argument("--dataset", help=f"data set (default {d.dataset})")
-    sp.add_argument("--dataset-param", action="append", help="data set parameter key=value")
+    sp.add_argument("--dataset-param", action="append",
+                    help="data set parameter key=value (listed below)")
     sp.add_argument("--imbalance", action="append",
                     help="imbalance transform kind:key=value,... (repeatable, applied in order)")
     sp.add_argument("--scheme", help=f"weighting scheme (default {d.scheme})")
-    sp.add_argument("--scheme-param", action="append", help="scheme parameter key=value")
+    sp.add_argument("--scheme-param", action="append",
+                    help="scheme parameter key=value (listed below)")
     sp.add_argument("--model", help=f"model (default {d.model})")
-    sp.add_argument("--model-param", action="append", help="model parameter key=value")
-    for f in fields(RunConfig):
-        if f.type in ("int", "float", "str") and f.name not in ("dataset", "scheme", "model"):
-            sp.add_argument("--" + f.name.replace("_", "-"), dest=f.name,
-                            type=parse_value, help=f"{f.name} (default {getattr(d, f.name)})")
+    sp.add_argument("--model-param", action="append",
+                    help="model parameter key=value (listed below)")
+    for spec in specs(RunConfig):
+        if spec.help:  # the declared fields of RunConfig
+            sp.add_argument(flag(spec.name), dest=spec.name, type=parse_value,
+                            metavar=spec.name.upper(),
+                            help=f"{spec.help.rstrip('.')} (default {spec.default}; "
+                                 f"{spec.describe()})")
+
+
+def flag(field: str) -> str:
+    """'batch_size' -> '--batch-size': the flag a RunConfig field is set with."""
+    return "--" + field.replace("_", "-")
+
+
+def params_epilog() -> str:
+    """Every registered component's parameters, from the registries' specs."""
+    lines = []
+    for title, registry, how in (("data set", DATASETS, "--dataset-param"),
+                                 ("imbalance transform", TRANSFORMS, "--imbalance KIND:"),
+                                 ("scheme", SCHEMES, "--scheme-param"),
+                                 ("model", MODELS, "--model-param")):
+        lines.append(f"{title} parameters ({how} key=value):")
+        for name in registry.names():
+            items = [f"{s.name}={s.default!r} ({s.describe()})" for s in registry.spec(name)]
+            lines.append(f"  {name}: {'; '.join(items) or '(none)'}")
+    return "\n".join(lines)
+
+
+def flag_of(err: ConfigError, args) -> str:
+    """The flag, as the user typed it, that a ConfigError is about ('' when unknown)."""
+    owner, field = err.owner or "", err.field
+    if owner == "run":
+        return flag(field) if field else ""
+    if owner == "dataset":
+        return f"--dataset-param {field}" if field else "--dataset"
+    if owner == "model":
+        return f"--model-param {field}" if field else "--model"
+    if owner.startswith("transform "):
+        return f"--imbalance #{owner.split()[1]}" + (f" {field}" if field else "")
+    if owner.startswith("scheme"):
+        name = owner.split(" ", 1)[1] if " " in owner else ""
+        if getattr(args, "command", None) == "compare" and name != (args.scheme or "uniform"):
+            return "--schemes " + name
+        return f"--scheme-param {field}" if field else "--scheme"
+    return ""
 
 
 def config_from_args(args) -> RunConfig:
@@ -301,6 +351,10 @@ def main(argv: list[str] | None = None) -> int:
                          store=store, force=args.force)
         _print_comparison(cmp, args.json)
         return 0
+    except ConfigError as err:
+        where = flag_of(err, locals().get("args"))
+        print(f"error: {where + ': ' if where else ''}{err}", file=sys.stderr)
+        return 2
     except (UserError, ValueError) as err:
         print(f"error: {as_typed(str(err), sys.argv[1:] if argv is None else argv)}",
               file=sys.stderr)

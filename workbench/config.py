@@ -1,29 +1,41 @@
 """``RunConfig``: everything that defines a run, validated before any training starts.
 
-A config is a frozen dataclass of plain values (names and dicts), so it can be hashed
-for the run store, written to JSON, and rebuilt from CLI flags. ``validate`` checks every
-name against its registry and every range, raising a ValueError that says what is
-allowed; the CLI turns that into one line on stderr and exit code 2.
+A config is a frozen, keyword-only dataclass of plain values (names and dicts), so it can
+be hashed for the run store, written to JSON, and rebuilt from CLI flags. Its own fields
+are declared with ``param`` (default, range, help: the CLI's flags come from them).
+``validate`` checks every name against its registry and every range, raising a
+``ConfigError`` (a ValueError) that says what is allowed and carries its ``owner``
+("run", "dataset", "model", "scheme linupper", "transform 1") and ``field``; the CLI turns
+that into one line on stderr and exit code 2.
 
 Example:
     >>> cfg = RunConfig(dataset="digits", imbalance=[{"kind": "longtail", "ratio": 50}],
     ...                 scheme="linupper", scheme_params={"r": 1.0}, epochs=5)
     >>> cfg.validate().scheme
     'linupper'
-    >>> RunConfig(scheme="nope").validate()
+    >>> RunConfig(scheme="nope").validate()  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
-    ...
-    ValueError: unknown scheme 'nope'; valid schemes: ...
+    ConfigError: unknown scheme 'nope'; valid schemes: ...
+    >>> try:
+    ...     RunConfig(imbalance=[{"kind": "longtail", "ratio": 0}]).validate()
+    ... except ConfigError as err:
+    ...     print(err.owner, err.field)
+    transform 1 ratio
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+from .data import DATASETS, TRANSFORMS
+from .models import MODELS
+from .params import ConfigError, param, specs
 from .registry import check
+from .schemes import SCHEMES
 
 OPTIMIZERS = ("adam", "sgd")
 SELECTIONS = ("last", "best_val_accuracy", "best_val_worst_group_accuracy", "best_val_loss")
@@ -36,7 +48,7 @@ SELECTION_RULES = {"best_val_accuracy": ("accuracy", "all"),
 DEVICES = ("auto", "cpu", "cuda")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunConfig:
     dataset: str = "digits"
     dataset_params: dict = field(default_factory=dict)
@@ -45,17 +57,27 @@ class RunConfig:
     scheme_params: dict = field(default_factory=dict)
     model: str = "mlp"
     model_params: dict = field(default_factory=dict)
-    optimizer: str = "adam"
-    lr: float = 3e-3
-    weight_decay: float = 0.0
-    batch_size: int = 64
-    epochs: int = 30
-    seed: int = 0
-    data_seed: int = 0
-    eval_every: int = 1  # epochs between evaluations of train/val/test
-    track: int = 256  # samples whose weight and loss are recorded at every step
-    selection: str = "last"  # which checkpoint the summary reports
-    device: str = "auto"
+    optimizer: str = param("adam", choices=OPTIMIZERS, help="adam, or sgd with momentum 0.9.")
+    lr: float = param(3e-3, low=0, high=10.0, closed="right", log=True,
+                      help="Learning rate (weights have mean 1 under every scheme, so one "
+                           "learning rate means the same for all).")
+    weight_decay: float = param(0.0, low=0, help="L2 weight decay of the optimizer.")
+    batch_size: int = param(64, low=1, help="B: samples per step. Batch-level schemes "
+                                            "(linupper, kl_dro, group_dro...) weight within "
+                                            "each batch: with tiny B the Sow et al. weights "
+                                            "degenerate.")
+    epochs: int = param(30, low=1, high=10_000, help="Passes over the training split.")
+    seed: int = param(0, low=0, help="Training seed: initialisation, order, sampling.")
+    data_seed: int = param(0, low=0, help="Seed of the data split and the transforms.")
+    eval_every: int = param(1, low=1, help="Epochs between evaluations of train/val/test.")
+    track: int = param(256, low=0, help="Samples whose weight and loss are recorded at "
+                                        "every step.")
+    selection: str = param("last", choices=SELECTIONS,
+                           help="Which checkpoint the summary reports: the last epoch, or the "
+                                "epoch with the best validation accuracy / worst-group "
+                                "accuracy / loss. Compare schemes under one rule (mixed rules "
+                                "mislead).")
+    device: str = param("auto", choices=DEVICES, help="auto (cuda when available), cpu or cuda.")
 
     # ---- construction -------------------------------------------------------
     @classmethod
@@ -63,7 +85,7 @@ class RunConfig:
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - names)
         check(not unknown, f"unknown config field(s) {', '.join(unknown)}; "
-                           f"allowed: {', '.join(sorted(names))}")
+                           f"allowed: {', '.join(sorted(names))}", "run", (unknown or [None])[0])
         return cls(**d)
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,58 +122,58 @@ class RunConfig:
 
     # ---- validation ---------------------------------------------------------
     def validate(self) -> RunConfig:
-        """Check names and ranges; build each component once to validate its params."""
-        from . import DATASETS, MODELS, SCHEMES, TRANSFORMS
+        """Check names and ranges; build each component once to validate its params.
 
+        Every error is a ``ConfigError`` owned by the control it is about: "dataset",
+        "model", "scheme <name>", "transform <i>" (1-based, in order) or "run"."""
         for name, kind in (("scheme_params", dict), ("dataset_params", dict),
                            ("model_params", dict), ("imbalance", list)):
             check(isinstance(getattr(self, name), kind),
-                  f"{name} must be a {kind.__name__}, got {type(getattr(self, name)).__name__}")
-        dataset = DATASETS.create(self.dataset, **self.dataset_params)
-        scheme = SCHEMES.create(self.scheme, **self.scheme_params)
-        MODELS.create(self.model, **self.model_params)
-        for i, t in enumerate(self.imbalance):
-            check(isinstance(t, dict) and "kind" in t,
-                  f"imbalance[{i}] must be a dict with a 'kind' key "
-                  f"(one of {', '.join(TRANSFORMS.names())}), got {t!r}")
-            params = {k: v for k, v in t.items() if k != "kind"}
-            TRANSFORMS.create(t["kind"], **params)
-            t_tasks = getattr(TRANSFORMS.get(t["kind"]), "tasks", ())
-            check(not t_tasks or DATASETS.get(self.dataset).task in t_tasks,
-                  f"imbalance transform {t['kind']!r} needs a {' or '.join(t_tasks)} data set; "
-                  f"{self.dataset!r} is a {DATASETS.get(self.dataset).task} task")
-        check(self.optimizer in OPTIMIZERS,
-              f"unknown optimizer {self.optimizer!r}; valid optimizers: {', '.join(OPTIMIZERS)}")
-        check(self.selection in SELECTIONS,
-              f"unknown selection {self.selection!r}; valid: {', '.join(SELECTIONS)}")
-        check(self.device in DEVICES,
-              f"unknown device {self.device!r}; valid devices: {', '.join(DEVICES)}")
-        _positive_number(self.lr, "lr", upper=10.0)
-        check(_is_number(self.weight_decay) and self.weight_decay >= 0,
-              f"weight_decay must be >= 0, got {self.weight_decay!r}")
-        for name, low in (("batch_size", 1), ("epochs", 1), ("eval_every", 1), ("track", 0),
-                          ("seed", 0), ("data_seed", 0)):
-            value = getattr(self, name)
-            check(isinstance(value, int) and not isinstance(value, bool) and value >= low,
-                  f"{name} must be an integer >= {low}, got {value!r}")
-        check(self.epochs <= 10_000, f"epochs must be <= 10000, got {self.epochs}")
-        if hasattr(dataset, "preflight"):  # a file-based data set: the file and its columns
-            dataset.preflight()
+                  f"{name} must be a {kind.__name__}, got {type(getattr(self, name)).__name__}",
+                  "run", name)
+        with _owned("dataset"):
+            dataset = DATASETS.create(self.dataset, **self.dataset_params)
+        with _owned(f"scheme {self.scheme}"):
+            scheme = SCHEMES.create(self.scheme, **self.scheme_params)
+        with _owned("model"):
+            MODELS.create(self.model, **self.model_params)
         task = DATASETS.get(self.dataset).task
-        scheme.check_task(task, self.dataset)
+        for i, t in enumerate(self.imbalance):
+            with _owned(f"transform {i + 1}"):
+                check(isinstance(t, dict) and "kind" in t,
+                      f"imbalance[{i}] must be a dict with a 'kind' key "
+                      f"(one of {', '.join(TRANSFORMS.names())}), got {t!r}")
+                params = {k: v for k, v in t.items() if k != "kind"}
+                TRANSFORMS.create(t["kind"], **params)
+                t_tasks = getattr(TRANSFORMS.get(t["kind"]), "tasks", ())
+                check(not t_tasks or task in t_tasks,
+                      f"imbalance transform {t['kind']!r} needs a {' or '.join(t_tasks)} data "
+                      f"set; {self.dataset!r} is a {task} task")
+        for spec in specs(RunConfig):
+            if spec.name in _DECLARED:
+                spec.check(getattr(self, spec.name), owner="run")
+        with _owned(f"scheme {self.scheme}"):
+            scheme.check_task(task, self.dataset)
         m_tasks = getattr(MODELS.get(self.model), "tasks", ())
         check(not m_tasks or task in m_tasks,
               f"model {self.model!r} fits {' and '.join(m_tasks)} tasks; {self.dataset!r} is "
               f"a {task} task" + ("; use model='transformer' for the lm task" if task == "lm"
-                                  else ""))
+                                  else ""), "model")
+        if hasattr(dataset, "preflight"):  # a file-based data set: the file and its columns
+            with _owned("dataset"):
+                dataset.preflight()
         return self
 
 
-def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and x == x
+_DECLARED = {f.name for f in fields(RunConfig) if "param" in f.metadata}
 
 
-def _positive_number(x: Any, name: str, upper: float | None = None) -> None:
-    check(_is_number(x) and x > 0, f"{name} must be a number > 0, got {x!r}")
-    if upper is not None:
-        check(x <= upper, f"{name} must be <= {upper}, got {x!r}")
+@contextmanager
+def _owned(owner: str):
+    """Re-attribute any error raised inside to ``owner`` (keeping its field, if any)."""
+    try:
+        yield
+    except ConfigError as err:
+        raise err.owned(owner) from None
+    except ValueError as err:
+        raise ConfigError(str(err), owner) from None

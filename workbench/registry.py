@@ -2,7 +2,10 @@
 
 One registry each for data sets, imbalance transforms, weighting schemes and models.
 Registering a class makes it visible to the Python API, the CLI, the dashboard and the
-tests parametrised over ``names()`` at once, with no other file to edit.
+tests parametrised over ``names()`` at once, with no other file to edit. A class declares
+its parameters with ``workbench.params.param`` (default, range, choices, help);
+``spec(name)`` lists them, and every error is a ``ConfigError`` that names its owner
+("scheme linupper") and field.
 
 Example:
     >>> from workbench.registry import Registry
@@ -15,6 +18,8 @@ Example:
     ['square']
     >>> SHAPES.create("square", side=2.0).side
     2.0
+    >>> [p.name for p in SHAPES.spec("square")]
+    ['side']
 """
 
 from __future__ import annotations
@@ -24,11 +29,13 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from .params import ConfigError, ParamSpec, kind_of, specs
+
 T = TypeVar("T")
 
 
 class Registry:
-    """Maps names to classes; unknown names raise a ValueError that lists valid names."""
+    """Maps names to classes; unknown names raise a ConfigError that lists valid names."""
 
     def __init__(self, kind: str):
         self.kind = kind
@@ -40,6 +47,7 @@ class Registry:
                 raise ValueError(f"{self.kind} {name!r} is already registered")
             self._entries[name] = cls
             cls.name = name  # type: ignore[attr-defined]
+            cls.registry_kind = self.kind  # type: ignore[attr-defined]  (errors' owner)
             return cls
 
         return decorator
@@ -55,9 +63,9 @@ class Registry:
 
     def get(self, name: str) -> type:
         if not isinstance(name, str) or name not in self._entries:
-            raise ValueError(
-                f"unknown {self.kind} {name!r}; valid {self.kind}s: {', '.join(self.names())}"
-            )
+            raise ConfigError(
+                f"unknown {self.kind} {name!r}; valid {self.kind}s: {', '.join(self.names())}",
+                self.kind)
         return self._entries[name]
 
     def create(self, name: str, **params: Any) -> Any:
@@ -65,31 +73,33 @@ class Registry:
         cls = self.get(name)
         allowed = self.params(name)
         unknown = sorted(set(params) - set(allowed))
+        owner = f"{self.kind} {name}"
         if unknown:
-            raise ValueError(
+            raise ConfigError(
                 f"{self.kind} {name!r} has no parameter {', '.join(map(repr, unknown))}; "
-                f"allowed: {', '.join(allowed) or '(none)'}"
-            )
+                f"allowed: {', '.join(allowed) or '(none)'}", owner, unknown[0])
         try:
             return cls(**params)
+        except ConfigError as err:
+            raise (err if err.owner else err.owned(owner)) from None
         except TypeError as err:  # wrong types that __post_init__ did not catch
-            raise ValueError(f"{self.kind} {name!r}: {err}") from None
+            raise ConfigError(f"{self.kind} {name!r}: {err}", owner) from None
+        except ValueError as err:  # a check that names no field
+            raise ConfigError(str(err), owner) from None
+
+    def spec(self, name: str) -> list[ParamSpec]:
+        """The declared parameters of ``name``: default, range, choices, help (``ParamSpec``)."""
+        cls = self.get(name)
+        if dataclasses.is_dataclass(cls):
+            return specs(cls)
+        return [ParamSpec(name=n, kind=kind_of(d), default=d)
+                for n, d in self.params(name).items()]
 
     def params(self, name: str) -> dict[str, Any]:
         """Parameter names and defaults of ``name`` (dataclass fields or __init__ args)."""
         cls = self.get(name)
         if dataclasses.is_dataclass(cls):
-            out = {}
-            for f in dataclasses.fields(cls):
-                if not f.init:
-                    continue
-                if f.default is not dataclasses.MISSING:
-                    out[f.name] = f.default
-                elif f.default_factory is not dataclasses.MISSING:
-                    out[f.name] = f.default_factory()
-                else:
-                    out[f.name] = None
-            return out
+            return {s.name: s.default for s in self.spec(name)}
         sig = inspect.signature(cls.__init__)
         return {
             p.name: (None if p.default is inspect.Parameter.empty else p.default)
@@ -106,7 +116,8 @@ class Registry:
         return f"Registry({self.kind!r}, {self.names()})"
 
 
-def check(condition: bool, message: str) -> None:
-    """Raise ValueError(message) unless condition: the one-line validation helper."""
+def check(condition: bool, message: str, owner: str = "", field: str | None = None) -> None:
+    """Raise ValueError(message) unless condition: the one-line validation helper; a
+    ConfigError when told which component (``owner``) and ``field`` it is about."""
     if not condition:
-        raise ValueError(message)
+        raise ConfigError(message, owner, field) if owner or field else ValueError(message)

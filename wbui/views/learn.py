@@ -3,7 +3,8 @@
 Why interactive: the formulas are short but their behaviour is not obvious (how sharp is
 softmax(f/r) at r = 0.4? what does min-max normalisation do to a batch of two?). Each
 plot draws the weight a scheme gives to a synthetic batch as a function of the loss (or
-class), with sliders for the hyper-parameters that shape it and for the batch size.
+class), with sliders for the hyper-parameters that shape it and for the batch size: every
+parameter whose declaration gives a ``typical`` range (``workbench.params.param``) gets one.
 """
 
 from __future__ import annotations
@@ -18,16 +19,6 @@ from workbench.figures import scheme_card, scheme_kind, weight_function
 
 from .common import chart
 
-SLIDERS = {  # parameter -> (min, max, step, what it does)
-    "r": (0.05, 5.0, 0.05, "KL strength: max weight ratio e^(1/r)"),
-    "delta": (0.1, 3.0, 0.1, "half-width of the normalised loss range"),
-    "lam": (0.05, 5.0, 0.05, "softmax temperature on the raw losses"),
-    "gamma": (0.0, 5.0, 0.25, "focusing parameter (0 = cross-entropy)"),
-    "tau": (0.25, 10.0, 0.25, "sampling temperature (1 = natural)"),
-    "p": (0.0, 2.0, 0.1, "exponent on the class count"),
-    "eta": (0.0, 1.0, 0.01, "step size of the q update"),
-    "alpha": (0.05, 1.0, 0.05, "fraction of the batch that gets weight"),
-}
 MIN_MAX = ("linupper", "quadratic", "extremes")
 
 
@@ -75,12 +66,13 @@ def _card(name: str) -> None:
         st.caption(f"Normalisation — **{card['normalisation']}**: {card['normalisation_text']}.")
     defaults = dict(card.get("params") or SCHEMES.params(name))
     params, cols = {}, st.columns(3)
-    shown = [p for p in defaults if p in SLIDERS and isinstance(defaults[p], (int, float))]
-    for i, p in enumerate(shown):
-        lo, hi, step, what = SLIDERS[p]
-        value = min(max(float(defaults[p]), lo), hi)
-        params[p] = cols[i % 3].slider(p, lo, hi, value, step, key=f"learn_{name}_{p}",
-                                       help=what)
+    shown = [s for s in SCHEMES.spec(name) if s.typical and s.kind in ("int", "float")]
+    for i, spec in enumerate(shown):
+        lo, hi, step = spec.typical
+        value = min(max(float(defaults.get(spec.name, spec.default)), lo), hi)
+        params[spec.name] = cols[i % 3].slider(spec.name, float(lo), float(hi), value,
+                                               float(step), key=f"learn_{name}_{spec.name}",
+                                               help=spec.help)
     batch = 32
     kind = card.get("kind") or scheme_kind(SCHEMES.create(name))
     if kind in ("loss", "confidence"):  # weights computed within a batch

@@ -31,7 +31,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from ..registry import check
+from ..params import Params, param
 from .base import CLASSIFICATION, DATASETS, DatasetBundle, Split
 
 COLUMNS = ["age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
@@ -101,7 +101,7 @@ def _encode(frames: list[pd.DataFrame], fit: pd.DataFrame) -> tuple[list[np.ndar
 
 @DATASETS.register("adult")
 @dataclass(frozen=True)
-class Adult:
+class Adult(Params):
     """UCI Adult income >50K (Becker and Kohavi, 1996), rows with missing values dropped.
 
     ``group_by`` picks the group attribute: ``"sex"`` (Male, Female), ``"race"`` (the
@@ -117,11 +117,8 @@ class Adult:
     """
 
     task: ClassVar[str] = CLASSIFICATION
-    group_by: str = "sex"
-
-    def __post_init__(self):
-        check(self.group_by in GROUP_BY,
-              f"unknown group_by {self.group_by!r} for adult; allowed: {', '.join(GROUP_BY)}")
+    group_by: str = param("sex", choices=GROUP_BY,
+                          help="Protected attribute that defines the groups: sex, race, or both.")
 
     def _groups(self, df: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
         sex = df["sex"].map({s: i for i, s in enumerate(SEXES)}).to_numpy(np.int64)

@@ -57,7 +57,7 @@ class Split:
         return replace(self, y=y, noisy=noisy)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DatasetBundle:
     """A loaded data set: three splits plus the names the app shows."""
 

@@ -17,13 +17,12 @@ Example:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
-from ..registry import check
+from ..params import Params, param
 from .base import DATASETS, REGRESSION, DatasetBundle, Split
 
 
@@ -32,18 +31,9 @@ def cubic(x: np.ndarray) -> np.ndarray:
     return -x + x**3
 
 
-def _is_number(x) -> bool:
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) \
-        and math.isfinite(x)
-
-
-def _is_int(x) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
-
-
 @DATASETS.register("covariate_shift")
-@dataclass(frozen=True)
-class CovariateShift:
+@dataclass(frozen=True, kw_only=True)
+class CovariateShift(Params):
     """Shimodaira's (2000) covariate-shift regression: train inputs N(0.5, 0.5^2), test N(0, 0.3^2).
 
     y = -x + x^3 + noise * e with e ~ N(0, 1), the same conditional in every split; only
@@ -63,29 +53,18 @@ class CovariateShift:
     """
 
     task: ClassVar[str] = REGRESSION
-    n_train: int = 500
-    n_val: int = 200
-    n_test: int = 1000
-    noise: float = 0.3
-    train_mean: float = 0.5
-    train_std: float = 0.5
-    test_mean: float = 0.0
-    test_std: float = 0.3
-
-    def __post_init__(self):
-        for field in ("n_train", "n_val", "n_test"):
-            value = getattr(self, field)
-            check(_is_int(value) and 10 <= value <= 1_000_000,
-                  f"covariate_shift {field} must be an integer in 10..1000000, got {value!r}")
-        for field in ("noise", "train_mean", "test_mean"):
-            value = getattr(self, field)
-            check(_is_number(value) and (field != "noise" or value >= 0),
-                  f"covariate_shift {field} must be a finite number"
-                  f"{' >= 0' if field == 'noise' else ''}, got {value!r}")
-        for field in ("train_std", "test_std"):
-            value = getattr(self, field)
-            check(_is_number(value) and value > 0,
-                  f"covariate_shift {field} must be a number > 0, got {value!r}")
+    n_train: int = param(500, low=10, high=1_000_000, log=True, help="Training samples.")
+    n_val: int = param(200, low=10, high=1_000_000, log=True,
+                       help="Validation samples (drawn like the training inputs).")
+    n_test: int = param(1000, low=10, high=1_000_000, log=True,
+                        help="Test samples (drawn from the shifted input distribution).")
+    noise: float = param(0.3, low=0, help="Standard deviation of the target noise.")
+    train_mean: float = param(0.5, help="Mean of the training inputs x.")
+    train_std: float = param(0.5, low=0, closed="neither",
+                             help="Standard deviation of the training inputs x.")
+    test_mean: float = param(0.0, help="Mean of the test inputs x.")
+    test_std: float = param(0.3, low=0, closed="neither",
+                            help="Standard deviation of the test inputs x.")
 
     def load(self, seed: int) -> DatasetBundle:
         rng = np.random.default_rng(seed)

@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..params import Params, param
 from ..registry import check
 from .base import CLASSIFICATION, DATASETS, REGRESSION, DatasetBundle, Split, split_three
 
@@ -189,8 +190,8 @@ def _strata(y: np.ndarray, g: np.ndarray, task: str) -> np.ndarray | None:
 
 
 @DATASETS.register("csv")
-@dataclass(frozen=True)
-class CSVData:
+@dataclass(frozen=True, kw_only=True)
+class CSVData(Params):
     """A user's CSV file: ``path`` (required), ``target`` column, optional ``group`` column.
 
     ``task``: "auto" (default), "classification" or "regression"; ``val`` (0.15) and
@@ -206,25 +207,20 @@ class CSVData:
         ValueError: csv: `path` is required (the CSV file to read)
     """
 
-    task: str = "auto"  # shadows the ClassVar; reset to CLASSIFICATION below the class
-    path: str = ""
-    target: str = ""
-    group: str = ""
-    val: float = 0.15
-    test: float = 0.2
-    max_categories: int = 50
-
-    def __post_init__(self):
-        for name in ("path", "target", "group"):
-            check(isinstance(getattr(self, name), str),
-                  f"csv {name} must be a string, got {getattr(self, name)!r}")
-        check(self.task in TASKS, f"csv task must be one of {', '.join(TASKS)}, got {self.task!r}")
-        for name in ("val", "test"):
-            v = getattr(self, name)
-            check(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 0.5,
-                  f"csv {name} must be a fraction in (0, 0.5), got {v!r}")
-        check(isinstance(self.max_categories, int) and self.max_categories >= 2,
-              f"csv max_categories must be an integer >= 2, got {self.max_categories!r}")
+    task: str = param("auto", choices=TASKS,  # shadows the ClassVar; reset below the class
+                      help="'auto' reads it from the target column (few distinct values: "
+                           "classification), or force classification / regression.")
+    path: str = param("", help="The CSV file to read (required).")
+    target: str = param("", help="The column to predict (required).")
+    group: str = param("", help="Optional column whose values are the groups ('' for one "
+                                "group 'all').")
+    val: float = param(0.15, low=0, high=0.5, closed="neither", noun="a fraction",
+                       help="Fraction of the rows held out for validation.")
+    test: float = param(0.2, low=0, high=0.5, closed="neither", noun="a fraction",
+                        help="Fraction of the rows held out for testing.")
+    max_categories: int = param(50, low=2, help="Most distinct values of the group column (an "
+                                                "error beyond) or of a categorical feature "
+                                                "(dropped beyond).")
 
     def _frame(self) -> pd.DataFrame:
         check(self.path.strip() != "", "csv: `path` is required (the CSV file to read)")

@@ -19,7 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..registry import check
+from ..params import Params, param
 from .base import CLASSIFICATION, DATASETS, DatasetBundle, Split, split_three
 
 GROUP_BY = ("class", "parity", "ink")
@@ -39,7 +39,7 @@ def _raw() -> tuple[np.ndarray, np.ndarray]:
 
 @DATASETS.register("digits")
 @dataclass(frozen=True)
-class Digits:
+class Digits(Params):
     """scikit-learn's 8x8 digits (UCI, Alpaydin and Kaynak 1998), pixels scaled to [0, 1].
 
     ``group_by`` picks the group attribute: ``"parity"`` (even/odd digit), ``"class"``
@@ -55,11 +55,9 @@ class Digits:
     """
 
     task: ClassVar[str] = CLASSIFICATION
-    group_by: str = "parity"
-
-    def __post_init__(self):
-        check(self.group_by in GROUP_BY,
-              f"unknown group_by {self.group_by!r} for digits; allowed: {', '.join(GROUP_BY)}")
+    group_by: str = param("parity", choices=GROUP_BY,
+                          help="What defines the groups: the class, its parity, or the amount "
+                               "of ink.")
 
     def load(self, seed: int) -> DatasetBundle:
         X, y = _raw()

@@ -20,29 +20,22 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..registry import check
+from ..params import Params, param
 from .base import CLASSIFICATION, DATASETS, DatasetBundle, Split
 
 
 @DATASETS.register("gaussian")
 @dataclass(frozen=True)
-class Gaussian:
+class Gaussian(Params):
     """Gaussian classes in d dimensions (any N, for benchmarks); groups: sign of x_0."""
 
     task: ClassVar[str] = CLASSIFICATION
-    n_samples: int = 10_000
-    n_features: int = 32
-    n_classes: int = 10
-    separation: float = 3.0
-
-    def __post_init__(self):
-        for name, low, high in (("n_samples", 100, 20_000_000), ("n_features", 1, 4096),
-                                ("n_classes", 2, 1000)):
-            v = getattr(self, name)
-            check(isinstance(v, int) and not isinstance(v, bool) and low <= v <= high,
-                  f"gaussian {name} must be an integer in [{low}, {high}], got {v!r}")
-        check(isinstance(self.separation, (int, float)) and self.separation > 0,
-              f"gaussian separation must be a number > 0, got {self.separation!r}")
+    n_samples: int = param(10_000, low=100, high=20_000_000, log=True,
+                           help="Samples drawn (before the train/val/test split).")
+    n_features: int = param(32, low=1, high=4096, help="Input dimension.")
+    n_classes: int = param(10, low=2, high=1000, help="Number of classes (one Gaussian each).")
+    separation: float = param(3.0, low=0, closed="neither",
+                              help="Distance scale between the class means (larger: easier).")
 
     def load(self, seed: int) -> DatasetBundle:
         rng = np.random.default_rng(seed)
@@ -55,6 +48,7 @@ class Gaussian:
         cut1, cut2 = int(0.8 * self.n_samples), int(0.9 * self.n_samples)
         parts = [np.sort(order[:cut1]), np.sort(order[cut1:cut2]), np.sort(order[cut2:])]
         train, val, test = (Split(X[i], y[i].astype(np.int64), g[i]) for i in parts)
-        return DatasetBundle("gaussian", CLASSIFICATION, train, val, test,
-                             [str(c) for c in range(self.n_classes)], ["x0<=0", "x0>0"],
+        return DatasetBundle(name="gaussian", task=CLASSIFICATION, train=train, val=val,
+                             test=test, class_names=[str(c) for c in range(self.n_classes)],
+                             group_names=["x0<=0", "x0>0"],
                              notes="random 80/10/10 split; all splits share one distribution")

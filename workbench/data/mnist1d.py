@@ -33,15 +33,11 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..registry import check
+from ..params import Params, param
 from .base import CLASSIFICATION, DATASETS, DatasetBundle, Split, split_three
 
 GROUP_BY = ("parity", "class")
 SEQ_LEN = 40  # the paper's final_seq_length
-
-
-def _is_int(x) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
 
 
 @lru_cache(maxsize=4)
@@ -73,7 +69,7 @@ def generate(n_samples: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 @DATASETS.register("mnist1d")
 @dataclass(frozen=True)
-class MNIST1D:
+class MNIST1D(Params):
     """MNIST-1D (Greydanus 2020): ten 1-D digit templates, padded, scaled, sheared,
     translated and noised, then interpolated to 40 samples.
 
@@ -89,17 +85,11 @@ class MNIST1D:
     """
 
     task: ClassVar[str] = CLASSIFICATION
-    n_samples: int = 5000
-    group_by: str = "parity"
-    generator_seed: int = 42
-
-    def __post_init__(self):
-        check(_is_int(self.n_samples) and 100 <= self.n_samples <= 100_000,
-              f"mnist1d n_samples must be an integer in [100, 100000], got {self.n_samples!r}")
-        check(self.group_by in GROUP_BY,
-              f"unknown group_by {self.group_by!r} for mnist1d; allowed: {', '.join(GROUP_BY)}")
-        check(_is_int(self.generator_seed) and self.generator_seed >= 0,
-              f"mnist1d generator_seed must be an integer >= 0, got {self.generator_seed!r}")
+    n_samples: int = param(5000, low=100, high=100_000, log=True,
+                           help="Signals generated (before the train/val/test split).")
+    group_by: str = param("parity", choices=GROUP_BY,
+                          help="What defines the groups: the digit's parity or its class.")
+    generator_seed: int = param(42, low=0, help="Seed of the signal generator (the paper: 42).")
 
     def load(self, seed: int) -> DatasetBundle:
         X, y, t = generate(self.n_samples, self.generator_seed)

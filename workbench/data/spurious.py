@@ -25,24 +25,18 @@ Example:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
-from ..registry import check
+from ..params import Params, param
 from .base import CLASSIFICATION, DATASETS, DatasetBundle, Split, split_three
 from .digits import _raw
 
 GROUP_NAMES = ["y=0,a=0", "y=0,a=1", "y=1,a=0", "y=1,a=1"]
 BORDER = np.ones((8, 8), dtype=bool)
 BORDER[1:-1, 1:-1] = False  # the 28 pixels of the frame
-
-
-def _is_number(x) -> bool:
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) \
-        and math.isfinite(x)
 
 
 def render(X: np.ndarray, a: np.ndarray, intensity: float) -> np.ndarray:
@@ -66,7 +60,7 @@ def attribute(y: np.ndarray, agree: float, rng: np.random.Generator) -> np.ndarr
 
 @DATASETS.register("spurious_digits")
 @dataclass(frozen=True)
-class SpuriousDigits:
+class SpuriousDigits(Params):
     """Digits 0-4 vs 5-9 with a spurious frame attribute that matches the label in a
     fraction ``correlation`` of training samples (Waterbirds-like, after Sagawa et al. 2020).
 
@@ -83,14 +77,11 @@ class SpuriousDigits:
     """
 
     task: ClassVar[str] = CLASSIFICATION
-    correlation: float = 0.95
-    intensity: float = 1.0
-
-    def __post_init__(self):
-        check(_is_number(self.correlation) and 0.5 <= self.correlation < 1,
-              f"spurious_digits correlation must be in [0.5, 1), got {self.correlation!r}")
-        check(_is_number(self.intensity) and 0 < self.intensity <= 1,
-              f"spurious_digits intensity must be in (0, 1], got {self.intensity!r}")
+    correlation: float = param(0.95, low=0.5, high=1, closed="left",
+                               help="Share of training samples whose border matches their "
+                                    "label (the spurious feature's strength).")
+    intensity: float = param(1.0, low=0, high=1, closed="right",
+                             help="Brightness of the border: how easy the shortcut is to see.")
 
     def load(self, seed: int) -> DatasetBundle:
         X, digit = _raw()

@@ -25,24 +25,15 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..registry import check
+from ..params import Params, param
 from .base import CLASSIFICATION, DATASETS, REGRESSION, DatasetBundle, Split, split_three
 
 MINORITY_SHARE = 0.2  # share of each class drawn from its minority sub-blob
 
 
-def _is_int(x) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
-
-
-def _is_number(x) -> bool:
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) \
-        and math.isfinite(x)
-
-
 @DATASETS.register("blobs2d")
 @dataclass(frozen=True)
-class Blobs2D:
+class Blobs2D(Params):
     """Gaussian classes in 2-D, each a majority blob plus a shifted minority sub-blob.
 
     Class centres sit on a circle, adjacent centres 4 units apart. 80% of a class comes
@@ -59,17 +50,11 @@ class Blobs2D:
     """
 
     task: ClassVar[str] = CLASSIFICATION
-    n_classes: int = 3
-    n_per_class: int = 400
-    spread: float = 1.0
-
-    def __post_init__(self):
-        check(_is_int(self.n_classes) and 2 <= self.n_classes <= 8,
-              f"blobs2d n_classes must be an integer in 2..8, got {self.n_classes!r}")
-        check(_is_int(self.n_per_class) and 20 <= self.n_per_class <= 100_000,
-              f"blobs2d n_per_class must be an integer in 20..100000, got {self.n_per_class!r}")
-        check(_is_number(self.spread) and self.spread > 0,
-              f"blobs2d spread must be a number > 0, got {self.spread!r}")
+    n_classes: int = param(3, low=2, high=8, help="Number of classes (blobs).")
+    n_per_class: int = param(400, low=20, high=100_000, log=True,
+                             help="Samples per class before the imbalance transforms.")
+    spread: float = param(1.0, low=0, closed="neither",
+                          help="Standard deviation of each blob (larger: more overlap).")
 
     def load(self, seed: int) -> DatasetBundle:
         rng = np.random.default_rng(seed)
@@ -101,8 +86,8 @@ class Blobs2D:
 
 
 @DATASETS.register("noisy_regression")
-@dataclass(frozen=True)
-class NoisyRegression:
+@dataclass(frozen=True, kw_only=True)
+class NoisyRegression(Params):
     """Linear regression with a fraction of grossly corrupted training targets.
 
     The toy problem of Sow et al. (ICLR 2025): ``x ~ N(0, I)``, ``y = x.w* + noise * e``,
@@ -130,26 +115,14 @@ class NoisyRegression:
     """
 
     task: ClassVar[str] = REGRESSION
-    n_samples: int = 2000
-    n_features: int = 20
-    corrupt: float = 0.2
-    noise: float = 0.1
-    corrupt_scale: float = 5.0
-
-    def __post_init__(self):
-        check(_is_int(self.n_samples) and 50 <= self.n_samples <= 1_000_000,
-              f"noisy_regression n_samples must be an integer in 50..1000000, "
-              f"got {self.n_samples!r}")
-        check(_is_int(self.n_features) and 1 <= self.n_features <= 10_000,
-              f"noisy_regression n_features must be an integer in 1..10000, "
-              f"got {self.n_features!r}")
-        check(_is_number(self.corrupt) and 0 <= self.corrupt < 1,
-              f"noisy_regression corrupt must be a fraction in [0, 1), got {self.corrupt!r}")
-        check(_is_number(self.noise) and self.noise >= 0,
-              f"noisy_regression noise must be a number >= 0, got {self.noise!r}")
-        check(_is_number(self.corrupt_scale) and self.corrupt_scale > 0,
-              f"noisy_regression corrupt_scale must be a number > 0, "
-              f"got {self.corrupt_scale!r}")
+    n_samples: int = param(2000, low=50, high=1_000_000, log=True,
+                           help="Samples drawn (before the train/val/test split).")
+    n_features: int = param(20, low=1, high=10_000, help="Input dimension.")
+    corrupt: float = param(0.2, low=0, high=1, closed="left", noun="a fraction",
+                           help="Fraction of training targets corrupted by large noise.")
+    noise: float = param(0.1, low=0, help="Standard deviation of the clean target noise.")
+    corrupt_scale: float = param(5.0, low=0, closed="neither",
+                                 help="Standard deviation of the corrupting noise.")
 
     def load(self, seed: int) -> DatasetBundle:
         rng = np.random.default_rng(seed)

@@ -43,6 +43,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from ..params import Params, param
 from ..registry import check
 from .adult import data_dir
 from .base import CLASSIFICATION, DATASETS, DatasetBundle, Split, split_three
@@ -123,7 +124,7 @@ def _product(a: np.ndarray, a_names: list, b: np.ndarray, b_names: list):
 
 @DATASETS.register("compas")
 @dataclass(frozen=True)
-class Compas:
+class Compas(Params):
     """ProPublica COMPAS two-year recidivism (Angwin et al. 2016), the usual 6,172-row filter.
 
     Label two_year_recid (1 = re-offended within two years). ``group_by``: ``"race"``
@@ -139,12 +140,9 @@ class Compas:
     """
 
     task: ClassVar[str] = CLASSIFICATION
-    group_by: str = "race"
     GROUP_BY: ClassVar[tuple] = ("race", "sex", "age", "race_sex")
-
-    def __post_init__(self):
-        check(self.group_by in self.GROUP_BY, f"unknown group_by {self.group_by!r} for compas; "
-              f"allowed: {', '.join(self.GROUP_BY)}")
+    group_by: str = param("race", choices=GROUP_BY,
+                          help="Protected attribute that defines the groups.")
 
     def load(self, seed: int) -> DatasetBundle:
         df = read_compas(str(data_dir()))
@@ -162,7 +160,7 @@ class Compas:
 
 @DATASETS.register("german")
 @dataclass(frozen=True)
-class German:
+class German(Params):
     """UCI Statlog German Credit (Hofmann 1994): 1,000 applicants, good (1) or bad (0) risk.
 
     ``group_by``: ``"sex"`` (male, female from attribute 9; default), ``"age"`` (adult >= 25,
@@ -177,12 +175,9 @@ class German:
     """
 
     task: ClassVar[str] = CLASSIFICATION
-    group_by: str = "sex"
     GROUP_BY: ClassVar[tuple] = ("sex", "age", "sex_age")
-
-    def __post_init__(self):
-        check(self.group_by in self.GROUP_BY, f"unknown group_by {self.group_by!r} for german; "
-              f"allowed: {', '.join(self.GROUP_BY)}")
+    group_by: str = param("sex", choices=GROUP_BY,
+                          help="Protected attribute that defines the groups.")
 
     def load(self, seed: int) -> DatasetBundle:
         raw, maps = read_german(str(data_dir()))

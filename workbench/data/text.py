@@ -32,11 +32,12 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
+from ..params import Params, param
 from ..registry import check
 from .base import DATASETS, LM, DatasetBundle, Split, split_three
 
@@ -118,7 +119,7 @@ def _domain_windows(domain: str, n: int, width: int, rng: np.random.Generator) -
 
 @DATASETS.register("text_domains")
 @dataclass(frozen=True)
-class TextDomains:
+class TextDomains(Params):
     """Character-level LM over text domains of different quality (english, boilerplate,
     random, code); groups = domains, splits 70/15/15 per domain.
 
@@ -135,27 +136,21 @@ class TextDomains:
     """
 
     task: ClassVar[str] = LM
-    n_per_domain: int = 600
-    seq_len: int = 64
-    domains: list = field(default_factory=lambda: list(DOMAINS))
-    duplicate_fraction: float = 0.5
+    n_per_domain: int = param(600, low=20, high=100_000, log=True,
+                              help="Sequences per domain (before the split).")
+    seq_len: int = param(64, low=2, high=1024, help="Tokens per sequence.")
+    domains: list = param(list(DOMAINS), item="str", choices=DOMAINS,
+                          noun="a non-empty list of distinct names",
+                          help="Which text domains to mix (each is a group).")
+    duplicate_fraction: float = param(0.5, low=0, high=10,
+                                      help="Extra exact copies of the boilerplate domain, as "
+                                           "a fraction of its size.")
 
     def __post_init__(self):
-        check(isinstance(self.n_per_domain, int) and 20 <= self.n_per_domain <= 100_000,
-              f"text_domains n_per_domain must be an integer in 20..100000, "
-              f"got {self.n_per_domain!r}")
-        check(isinstance(self.seq_len, int) and 2 <= self.seq_len <= 1024,
-              f"text_domains seq_len must be an integer in 2..1024, got {self.seq_len!r}")
-        check(isinstance(self.domains, (list, tuple)) and len(self.domains) > 0
-              and all(d in DOMAINS for d in self.domains)
-              and len(set(self.domains)) == len(self.domains),
-              f"text_domains domains must be a non-empty list of distinct names from "
-              f"{', '.join(DOMAINS)}; got {self.domains!r}")
-        check(isinstance(self.duplicate_fraction, (int, float))
-              and not isinstance(self.duplicate_fraction, bool)
-              and 0 <= self.duplicate_fraction <= 10,
-              f"text_domains duplicate_fraction must be a number in [0, 10], "
-              f"got {self.duplicate_fraction!r}")
+        super().__post_init__()
+        self.require(len(set(self.domains)) == len(self.domains), "domains",
+                     f"text_domains domains must be a non-empty list of distinct names from "
+                     f"{', '.join(DOMAINS)}; got {self.domains!r}")
 
     def load(self, seed: int) -> DatasetBundle:
         rng = np.random.default_rng(seed)

@@ -25,6 +25,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..params import Params, param
 from ..registry import check
 from .base import CLASSIFICATION, REGRESSION, TRANSFORMS, DatasetBundle, Split
 
@@ -46,11 +47,6 @@ samples (20x); the limit is 10x the original and 10,000,000 samples
           f"{what} grew the training split from {n_before} to {n_after} samples "
           f"({n_after / max(n_before, 1):.3g}x); the limit is {MAX_GROWTH}x the original and "
           f"{MAX_TRAIN_ROWS:,} samples")
-
-
-def _is_number(x) -> bool:
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) \
-        and math.isfinite(x)
 
 
 def _round(x: float) -> int:
@@ -80,7 +76,7 @@ def _reference_count(split: Split, n_classes: int) -> int:
 
 @TRANSFORMS.register("longtail")
 @dataclass(frozen=True)
-class LongTail:
+class LongTail(Params):
     """Exponential (long-tailed) class profile, largest/smallest class size = ``ratio``.
 
     Class c keeps ``n_max * ratio ** (-c / (C - 1))`` samples (class 0 largest, at least
@@ -95,12 +91,8 @@ class LongTail:
     """
 
     tasks: ClassVar[tuple[str, ...]] = (CLASSIFICATION,)
-    ratio: float = 10.0
-
-    def __post_init__(self):
-        check(_is_number(self.ratio) and self.ratio >= 1,
-              f"longtail ratio (largest/smallest class size) must be a number >= 1, "
-              f"got {self.ratio!r}")
+    ratio: float = param(10.0, low=1, log=True, noun="a size ratio (largest/smallest class)",
+                         help="Largest / smallest class size (>= 1).")
 
     def apply(self, split: Split, bundle: DatasetBundle, rng: np.random.Generator) -> Split:
         _needs_classes("longtail", bundle)
@@ -111,7 +103,7 @@ class LongTail:
 
 @TRANSFORMS.register("step")
 @dataclass(frozen=True)
-class Step:
+class Step(Params):
     """Step imbalance: the last ``ceil(mu * C)`` classes shrink by ``ratio``.
 
     Majority classes keep ``n_max`` samples (the smallest class count available) and
@@ -125,15 +117,11 @@ class Step:
     """
 
     tasks: ClassVar[tuple[str, ...]] = (CLASSIFICATION,)
-    ratio: float = 10.0
-    mu: float = 0.5
-
-    def __post_init__(self):
-        check(_is_number(self.ratio) and self.ratio >= 1,
-              f"step ratio (majority/minority class size) must be a number >= 1, "
-              f"got {self.ratio!r}")
-        check(_is_number(self.mu) and 0 < self.mu < 1,
-              f"step mu (fraction of minority classes) must be in (0, 1), got {self.mu!r}")
+    ratio: float = param(10.0, low=1, log=True, noun="a size ratio (majority/minority class)",
+                         help="Majority / minority class size (>= 1).")
+    mu: float = param(0.5, low=0, high=1, closed="neither",
+                      noun="a fraction of minority classes",
+                      help="Fraction of classes that become minority classes, in (0, 1).")
 
     def apply(self, split: Split, bundle: DatasetBundle, rng: np.random.Generator) -> Split:
         _needs_classes("step", bundle)
@@ -146,7 +134,7 @@ class Step:
 
 @TRANSFORMS.register("group_minority")
 @dataclass(frozen=True)
-class GroupMinority:
+class GroupMinority(Params):
     """Down-sample one group to ``fraction`` of its size (at least 1 sample kept).
 
     Makes a group rare in training while val and test keep it, the setting of Group DRO
@@ -159,15 +147,10 @@ class GroupMinority:
     """
 
     tasks: ClassVar[tuple[str, ...]] = (CLASSIFICATION, REGRESSION)
-    group: int = 1
-    fraction: float = 0.1
-
-    def __post_init__(self):
-        check(isinstance(self.group, (int, np.integer)) and not isinstance(self.group, bool)
-              and self.group >= 0,
-              f"group_minority group must be an integer group id >= 0, got {self.group!r}")
-        check(_is_number(self.fraction) and 0 < self.fraction <= 1,
-              f"group_minority fraction must be in (0, 1], got {self.fraction!r}")
+    group: int = param(1, low=0, noun="an integer group id",
+                       help="Id of the group made rare in training.")
+    fraction: float = param(0.1, low=0, high=1, closed="right",
+                            help="Fraction of that group's training samples kept, in (0, 1].")
 
     def apply(self, split: Split, bundle: DatasetBundle, rng: np.random.Generator) -> Split:
         valid = ", ".join(f"{i} ({n})" for i, n in enumerate(bundle.group_names))
@@ -186,7 +169,7 @@ LABEL_NOISE_MODES = ("symmetric", "flip")
 
 @TRANSFORMS.register("label_noise")
 @dataclass(frozen=True)
-class LabelNoise:
+class LabelNoise(Params):
     """Corrupt the labels of exactly ``round(rate * n)`` training samples.
 
     ``"symmetric"`` gives each chosen sample a uniformly random *other* class;
@@ -201,14 +184,11 @@ class LabelNoise:
     """
 
     tasks: ClassVar[tuple[str, ...]] = (CLASSIFICATION,)
-    rate: float = 0.2
-    mode: str = "symmetric"
-
-    def __post_init__(self):
-        check(_is_number(self.rate) and 0 <= self.rate < 1,
-              f"label_noise rate must be in [0, 1), got {self.rate!r}")
-        check(self.mode in LABEL_NOISE_MODES,
-              f"unknown label_noise mode {self.mode!r}; allowed: {', '.join(LABEL_NOISE_MODES)}")
+    rate: float = param(0.2, low=0, high=1, closed="left",
+                        help="Fraction of training labels corrupted, in [0, 1).")
+    mode: str = param("symmetric", choices=LABEL_NOISE_MODES,
+                      help="'symmetric': a uniformly random other class; 'flip': the next "
+                           "class (c -> c + 1).")
 
     def apply(self, split: Split, bundle: DatasetBundle, rng: np.random.Generator) -> Split:
         _needs_classes("label_noise", bundle)
@@ -225,7 +205,7 @@ class LabelNoise:
 
 @TRANSFORMS.register("duplicates")
 @dataclass(frozen=True)
-class Duplicates:
+class Duplicates(Params):
     """Copy a random ``fraction`` of the training samples ``copies`` extra times each.
 
     Creates the redundancy that SoftDedup (He et al. 2024) and loss-based schemes target:
@@ -242,20 +222,17 @@ class Duplicates:
 
     tasks: ClassVar[tuple[str, ...]] = (CLASSIFICATION, REGRESSION)
     adds_copies: ClassVar[bool] = True  # the split grows and ids repeat (on purpose)
-    fraction: float = 0.1
-    copies: int = 4
+    fraction: float = param(0.1, low=0, high=1,
+                            help="Fraction of the training samples that get copies.")
+    copies: int = param(4, low=1, high=1000, help="Extra copies of each chosen sample.")
 
     def __post_init__(self):
-        check(_is_number(self.fraction) and 0 <= self.fraction <= 1,
-              f"duplicates fraction must be in [0, 1], got {self.fraction!r}")
-        check(isinstance(self.copies, (int, np.integer)) and not isinstance(self.copies, bool)
-              and 1 <= self.copies <= 1000,
-              f"duplicates copies must be an integer in 1..1000, got {self.copies!r}")
+        super().__post_init__()
         growth = 1 + self.fraction * self.copies
-        check(growth <= MAX_GROWTH,
-              f"duplicates grows the training split {growth:g}-fold (1 + fraction x copies = "
-              f"1 + {self.fraction:g} x {self.copies}); the limit is {MAX_GROWTH}x the "
-              "original: lower copies or fraction")
+        self.require(growth <= MAX_GROWTH, "copies",
+                     f"duplicates grows the training split {growth:g}-fold (1 + fraction x "
+                     f"copies = 1 + {self.fraction:g} x {self.copies}); the limit is "
+                     f"{MAX_GROWTH}x the original: lower copies or fraction")
 
     def apply(self, split: Split, bundle: DatasetBundle, rng: np.random.Generator) -> Split:
         n = len(split)

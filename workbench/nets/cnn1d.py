@@ -28,12 +28,9 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from ..models import MODELS
+from ..params import Params, param
 from ..registry import check
-
-
-def _is_int(x) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
+from .base import MODELS
 
 
 class Conv1DNet(nn.Module):
@@ -58,7 +55,7 @@ class Conv1DNet(nn.Module):
 
 @MODELS.register("cnn1d")
 @dataclass(frozen=True)
-class CNN1D:
+class CNN1D(Params):
     """Small 1-D CNN (after Greydanus 2020, MNIST-1D ``ConvBase``): ``layers`` Conv1d layers
     of ``channels`` channels, kernel ``kernel``, stride 2, ReLU, then a Linear layer.
 
@@ -72,18 +69,16 @@ class CNN1D:
 
     tasks: ClassVar[tuple[str, ...]] = ("classification", "regression")
 
-    channels: int = 25
-    kernel: int = 5
-    layers: int = 3
+    channels: int = param(25, low=1, high=1024, help="Channels of every Conv1d layer.")
+    kernel: int = param(5, low=1, high=63, noun="an odd integer",
+                        help="Kernel width of every Conv1d layer (odd).")
+    layers: int = param(3, low=1, high=8, help="Number of Conv1d layers (stride 2 each).")
 
     def __post_init__(self):
-        check(_is_int(self.channels) and 1 <= self.channels <= 1024,
-              f"cnn1d channels must be an integer in [1, 1024], got {self.channels!r}")
-        check(_is_int(self.kernel) and 1 <= self.kernel <= 64 and self.kernel % 2 == 1,
-              f"cnn1d kernel must be an odd integer in [1, 63], got {self.kernel!r}")
-        check(_is_int(self.layers) and 1 <= self.layers <= 8,
-              f"cnn1d layers must be an integer in [1, 8], got {self.layers!r}")
+        super().__post_init__()
+        self.require(self.kernel % 2 == 1, "kernel",
+                     f"cnn1d kernel must be an odd integer in 1..63, got {self.kernel!r}")
 
     def build(self, n_in: int, n_out: int) -> nn.Module:
-        check(_is_int(n_in) and n_in >= 1, f"cnn1d needs an input length >= 1, got {n_in!r}")
+        check(n_in >= 1, f"cnn1d needs an input length >= 1, got {n_in!r}")
         return Conv1DNet(n_in, n_out, self.channels, self.kernel, self.layers)

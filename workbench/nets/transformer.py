@@ -25,12 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models import MODELS
+from ..params import Params, param
 from ..registry import check
-
-
-def _pos_int(x) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool) and x > 0
+from .base import MODELS
 
 
 class CausalSelfAttention(nn.Module):
@@ -97,8 +94,8 @@ class TinyGPT(nn.Module):
 
 
 @MODELS.register("transformer")
-@dataclass(frozen=True)
-class Transformer:
+@dataclass(frozen=True, kw_only=True)
+class Transformer(Params):
     """Tiny causal transformer LM (GPT-2 style, pre-LN, learned positions) for the lm task.
 
     Parameters: ``d_model`` (divisible by ``n_heads``), ``n_layers``, ``n_heads``,
@@ -112,26 +109,22 @@ class Transformer:
     """
 
     tasks: ClassVar[tuple[str, ...]] = ("lm",)
-    d_model: int = 64
-    n_layers: int = 2
-    n_heads: int = 4
-    max_len: int = 256
-    dropout: float = 0.0
-    tied: bool = True
+    d_model: int = param(64, low=1,
+                         help="Width of the embeddings (divisible by n_heads).")
+    n_layers: int = param(2, low=1, help="Transformer blocks.")
+    n_heads: int = param(4, low=1, help="Attention heads per block.")
+    max_len: int = param(256, low=1,
+                         help="Longest sequence the position embedding holds.")
+    dropout: float = param(0.0, low=0, high=1, closed="left",
+                           help="Dropout probability, in [0, 1).")
+    tied: bool = param(True, help="Output head shares the token embedding (Press and Wolf "
+                                  "2017).")
 
     def __post_init__(self):
-        for name in ("d_model", "n_layers", "n_heads", "max_len"):
-            value = getattr(self, name)
-            check(_pos_int(value), f"transformer {name} must be a positive integer, "
-                                   f"got {value!r}")
-        check(self.d_model % self.n_heads == 0,
-              f"transformer d_model ({self.d_model}) must be divisible by n_heads "
-              f"({self.n_heads})")
-        check(isinstance(self.dropout, (int, float)) and not isinstance(self.dropout, bool)
-              and 0 <= self.dropout < 1,
-              f"transformer dropout must be in [0, 1), got {self.dropout!r}")
-        check(isinstance(self.tied, bool), f"transformer tied must be True or False, "
-                                           f"got {self.tied!r}")
+        super().__post_init__()
+        self.require(self.d_model % self.n_heads == 0, "n_heads",
+                     f"transformer d_model ({self.d_model}) must be divisible by n_heads "
+                     f"({self.n_heads})")
 
     def build(self, n_in: int, n_out: int) -> nn.Module:
         check(n_in <= self.max_len, f"transformer max_len {self.max_len} is shorter than the "

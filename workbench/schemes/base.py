@@ -1,8 +1,8 @@
 """The contract every weighting scheme follows, and the helpers they share.
 
-A scheme is a small, pure unit: a frozen dataclass of hyper-parameters validated in
-``__post_init__``, with its mutable state passed in and returned (a dict of tensors),
-never a model or an optimizer inside. Following WILDS's Group DRO, the *objective*
+A scheme is a small, pure unit: a frozen dataclass of hyper-parameters declared with
+``param`` (validated on construction), with its mutable state passed in and returned (a
+dict of tensors), never a model or an optimizer inside. Following WILDS's Group DRO, the *objective*
 (``weights`` and ``objective``) is kept apart from the *update* of the state.
 
 The engine calls, at every step::
@@ -40,12 +40,13 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 
+from ..params import Params
 from ..registry import Registry
 
 SCHEMES = Registry("scheme")
@@ -181,8 +182,11 @@ def group_objective_weights(q: torch.Tensor, batch: Batch, like: torch.Tensor) -
 
 
 @dataclass(frozen=True)
-class Scheme:
-    """Base class: uniform weights, cross-entropy/MSE loss, no state."""
+class Scheme(Params):
+    """Base class: uniform weights, cross-entropy/MSE loss, no state.
+
+    Hyper-parameters are fields declared with ``workbench.params.param`` (default, range,
+    help): ``Params.__post_init__`` validates them, and the CLI and the app read them."""
 
     mode: ClassVar[str] = "weight"  # "weight" (multiply losses) or "sample" (change draws)
     tasks: ClassVar[tuple[str, ...]] = ("classification", "regression", "lm")
@@ -224,6 +228,4 @@ class Scheme:
         return None
 
     def params(self) -> dict:
-        from dataclasses import asdict
-
         return asdict(self)

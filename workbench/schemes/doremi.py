@@ -28,7 +28,7 @@ from typing import ClassVar
 
 import torch
 
-from ..registry import check
+from ..params import param
 from .base import (
     SCHEMES,
     Batch,
@@ -39,8 +39,8 @@ from .base import (
     group_objective_weights,
     per_sample_loss,
 )
-from .float32 import HUGE, TINY, check_float32
-from .jtt import check_fraction, stage_epochs
+from .float32 import HUGE, TINY
+from .jtt import stage_epochs, stage_fraction
 
 PAPER = ("Xie et al., DoReMi: Optimizing Data Mixtures Speeds Up Language Model Pretraining, "
          "NeurIPS 2023")
@@ -52,13 +52,15 @@ def domain_prior(info: TrainInfo) -> torch.Tensor:
     return present / present.sum()
 
 
-def check_number(field: str, value: object, low: float, high: float | None = None) -> None:
-    allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
-    check(isinstance(value, (int, float)) and not isinstance(value, bool)
-          and low <= value < float("inf") and (high is None or value <= high),
-          f"doremi {field} must be a finite number {allowed}, got {value!r}")
-    check_float32("doremi", field, value, low, HUGE if high is None else high,
-                  "alpha is updated in float32")
+def eta_param():
+    return param(1.0, low=0, typical=(0.0, 1.0, 0.01), float32=(0.0, HUGE, "alpha is updated in "
+                                                          "float32"),
+                 help="Step size of the exponentiated-gradient update of the domain weights.")
+
+
+def smoothing_param():
+    return param(1e-3, low=0, high=1, help="Mixing weight c of the uniform prior u in the "
+                                           "domain weights: (1 - c) alpha + c u.")
 
 
 @dataclass(frozen=True)
@@ -90,12 +92,8 @@ class DoReMiProxy(Scheme):
     paper: ClassVar[str] = PAPER
     formula: ClassVar[str] = (r"\alpha \leftarrow (1-c)\,\frac{\alpha \odot e^{\eta \lambda}}"
                               r"{\lVert \alpha \odot e^{\eta \lambda} \rVert_1} + \frac{c}{k}")
-    eta: float = 1.0
-    smoothing: float = 1e-3
-
-    def __post_init__(self) -> None:
-        check_number("eta", self.eta, 0.0)
-        check_number("smoothing", self.smoothing, 0.0, 1.0)
+    eta: float = eta_param()
+    smoothing: float = smoothing_param()
 
     def init_state(self, info: TrainInfo) -> State:
         u = domain_prior(info)
@@ -155,15 +153,12 @@ class DoReMi(Scheme):
     paper: ClassVar[str] = PAPER
     formula: ClassVar[str] = (r"\bar\alpha = \frac{1}{T}\sum_t \alpha_t,\quad "
                               r"P(i) = \frac{\bar\alpha_{g_i}}{n_{g_i}}")
-    eta: float = 1.0
-    smoothing: float = 1e-3
-    ref_epochs: float = 0.3
-    proxy_epochs: float = 0.3
-
-    def __post_init__(self) -> None:
-        DoReMiProxy(self.eta, self.smoothing)  # validates eta and smoothing
-        check_fraction("doremi", "ref_epochs", self.ref_epochs)
-        check_fraction("doremi", "proxy_epochs", self.proxy_epochs)
+    eta: float = eta_param()
+    smoothing: float = smoothing_param()
+    ref_epochs: float = stage_fraction(0.3, "Length of the reference model's training, as a "
+                                            "fraction of the run's epochs.")
+    proxy_epochs: float = stage_fraction(0.3, "Length of the proxy stage (Group DRO on the "
+                                              "excess loss), as a fraction of the run's epochs.")
 
     def init_state(self, info: TrainInfo) -> State:
         counts = info.group_counts.to(info.g.device)
@@ -176,8 +171,8 @@ class DoReMi(Scheme):
         ref = ctx.fit("uniform", epochs=stage_epochs(self.ref_epochs, run_epochs),
                       stage="doremi_reference")
         ref_loss = per_sample_loss(ctx.outputs(ref.model, "train"), tr.y, task).float()
-        proxy, epochs = DoReMiProxy(self.eta, self.smoothing), stage_epochs(self.proxy_epochs,
-                                                                             run_epochs)
+        proxy = DoReMiProxy(eta=self.eta, smoothing=self.smoothing)
+        epochs = stage_epochs(self.proxy_epochs, run_epochs)
         start = {**proxy.init_state(ctx.info(epochs, proxy)), "ref_loss": ref_loss}
         result = ctx.fit(proxy, state=start, epochs=epochs, stage="doremi_proxy")
         end = result.state

@@ -23,6 +23,7 @@ from typing import ClassVar
 
 import torch
 
+from ..params import param
 from ..registry import check
 from .base import (
     SCHEMES,
@@ -135,16 +136,13 @@ class FairErrorBound(Scheme):
     formula: ClassVar[str] = (r"b_g \leftarrow m b_g + (1-m)\,Q_q(l_{g}),\quad "
                               r"w_i = (1-c)\,\frac{b_{g_i}}{\sum_h b_h}\frac{B}{m_{g_i}}"
                               r" + c\,\frac{l_i}{\bar l}")
-    quantile: float = 0.9
-    momentum: float = 0.9
-    c: float = 0.5
-
-    def __post_init__(self) -> None:
-        for field, upper in (("quantile", "]"), ("momentum", ")"), ("c", "]")):
-            value = getattr(self, field)
-            check(isinstance(value, (int, float)) and not isinstance(value, bool)
-                  and 0 <= value and (value <= 1 if upper == "]" else value < 1),
-                  f"fair_error_bound {field} must be in [0, 1{upper}, got {value!r}")
+    quantile: float = param(0.9, low=0, high=1,
+                            help="Quantile of each group's batch losses that tracks its upper "
+                                 "error bound.")
+    momentum: float = param(0.9, low=0, high=1, closed="left",
+                            help="EMA momentum m of the group bounds: b <- m b + (1 - m) Q.")
+    c: float = param(0.5, low=0, high=1,
+                     help="Mix of the per-sample term: (1 - c) group bound + c l_i / mean l.")
 
     def init_state(self, info: TrainInfo) -> State:
         check(info.n_groups >= 1, f"fair_error_bound needs at least one group, got "

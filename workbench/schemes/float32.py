@@ -7,13 +7,14 @@ alpha = 1e-40 gave uniform weights (1/alpha = inf, and inf weights are reset to 
 a DoReMi eta of 1e39 froze the domain weights. Each scheme states, for each such
 parameter, the range its float32 arithmetic supports, and rejects a value outside it
 with that range in the message (the basic domain checks, such as alpha in (0, 1], come
-first and keep their messages).
+first and keep their messages). Schemes declare it with the field:
+``param(0.2, low=0, high=1, closed="right", float32=(TINY, 1.0, "1/alpha overflows float32"))``.
 
 Example:
     >>> check_float32("cvar", "alpha", 1e-40, TINY, 1.0, "1/alpha overflows float32")
+    ... # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
-    ...
-    ValueError: cvar alpha = 1e-40 is outside what float32 training can represent \
+    ConfigError: cvar alpha = 1e-40 is outside what float32 training can represent \
 (1/alpha overflows float32); allowed: [1.18e-38, 1]
 """
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import torch
 
-from ..registry import check
+from ..params import ConfigError
 
 __all__ = ["HUGE", "TINY", "check_float32"]
 
@@ -31,9 +32,11 @@ TINY = float(torch.finfo(torch.float32).tiny)  # 1.1755e-38, the smallest normal
 
 def check_float32(scheme: str, field: str, value: float, low: float, high: float,
                   why: str) -> None:
-    """Raise ValueError unless ``low <= value <= high`` (``why``: what breaks outside).
+    """Raise ConfigError unless ``low <= value <= high`` (``why``: what breaks outside).
 
-    Call it after the domain check, so ``value`` is already a number."""
-    check(low <= value <= high,
-          f"{scheme} {field} = {value!r} is outside what float32 training can represent "
-          f"({why}); allowed: [{low:.3g}, {high:.3g}]")
+    Call it after the domain check, so ``value`` is already a number. Declared parameters
+    get this check from ``param(..., float32=(low, high, why))``."""
+    if not low <= value <= high:
+        raise ConfigError(f"{scheme} {field} = {value!r} is outside what float32 training can "
+                          f"represent ({why}); allowed: [{low:.3g}, {high:.3g}]",
+                          f"scheme {scheme}", field)

@@ -23,9 +23,9 @@ from typing import ClassVar
 import torch
 import torch.nn.functional as F
 
-from ..registry import check
+from ..params import param
 from .base import SCHEMES, Batch, Scheme, State, TrainInfo
-from .float32 import HUGE, check_float32
+from .float32 import HUGE
 
 VARIANTS = ("true", "detached")
 
@@ -65,16 +65,14 @@ class Focal(Scheme):
     normalisation: ClassVar[str] = "per-batch"  # the recorded (detached) factor
     paper: ClassVar[str] = "Lin et al., Focal Loss for Dense Object Detection, ICCV 2017"
     formula: ClassVar[str] = r"\ell_i = (1 - p_{t,i})^{\gamma}\,\mathrm{CE}_i"
-    gamma: float = 2.0
-    variant: str = "true"
-
-    def __post_init__(self) -> None:
-        check(isinstance(self.gamma, (int, float)) and not isinstance(self.gamma, bool)
-              and 0 <= self.gamma < float("inf"),
-              f"focal gamma must be a finite number >= 0, got {self.gamma!r}")
-        check_float32("focal", "gamma", self.gamma, 0.0, HUGE, "gamma is a float32 exponent")
-        check(self.variant in VARIANTS,
-              f"focal variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}")
+    gamma: float = param(2.0, low=0, typical=(0.0, 5.0, 0.25),
+                         float32=(0.0, HUGE, "gamma is a float32 exponent"),
+                         help="Focusing parameter: 0 is plain cross-entropy, 2 the paper's "
+                              "default.")
+    variant: str = param("true", choices=VARIANTS,
+                         help="'true': the gradient flows through (1 - p_t)^gamma, as in the "
+                              "paper; 'detached': a detached weight on cross-entropy (a "
+                              "different method).")
 
     def weights(self, losses: torch.Tensor, batch: Batch, state: State,
                 info: TrainInfo) -> torch.Tensor:

@@ -21,9 +21,10 @@ from typing import ClassVar
 
 import torch
 
+from ..params import param
 from ..registry import check
 from .base import SCHEMES, Batch, Scheme, State, TrainInfo, counts_in, group_objective_weights
-from .float32 import HUGE, check_float32
+from .float32 import HUGE
 
 
 @SCHEMES.register("group_dro")
@@ -61,16 +62,14 @@ class GroupDRO(Scheme):
                             "Shifts, ICLR 2020")
     formula: ClassVar[str] = (r"q_g \leftarrow \frac{q_g e^{\eta \bar l_g}}{\sum_h q_h "
                               r"e^{\eta \bar l_h}},\quad w_i = q_{g_i} \frac{B}{m_{g_i}}")
-    eta: float = 0.01
-    adjustment: float = 0.0
-
-    def __post_init__(self) -> None:
-        for field in ("eta", "adjustment"):
-            value = getattr(self, field)
-            check(isinstance(value, (int, float)) and not isinstance(value, bool)
-                  and 0 <= value < float("inf"),
-                  f"group_dro {field} must be a finite number >= 0, got {value!r}")
-            check_float32("group_dro", field, value, 0.0, HUGE, "q is updated in float32")
+    eta: float = param(0.01, low=0, typical=(0.0, 1.0, 0.01),
+                       float32=(0.0, HUGE, "q is updated in float32"),
+                       help="Step size of the exponentiated-gradient ascent on the group "
+                            "weights q.")
+    adjustment: float = param(0.0, low=0,
+                              float32=(0.0, HUGE, "q is updated in float32"),
+                              help="Generalisation adjustment C: adds C / sqrt(n_g) to group "
+                                   "g's loss in the q update.")
 
     def init_state(self, info: TrainInfo) -> State:
         check(info.n_groups >= 1, f"group_dro needs at least one group, got {info.n_groups}")

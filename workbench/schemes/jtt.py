@@ -20,7 +20,7 @@ from typing import ClassVar
 
 import torch
 
-from ..registry import check
+from ..params import param
 from .base import SCHEMES, Batch, Scheme, State, TrainInfo, mean_one_over_train
 
 MODES = ("weight", "sample")
@@ -31,10 +31,10 @@ def stage_epochs(fraction: float, run_epochs: int) -> int:
     return max(1, round(fraction * run_epochs))
 
 
-def check_fraction(scheme: str, field: str, value: object) -> None:
-    """Validate a stage length given as a fraction of the run's epochs, in (0, 1]."""
-    check(isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 1,
-          f"{scheme} {field} must be a fraction of the run's epochs in (0, 1], got {value!r}")
+def stage_fraction(default: float, help: str):
+    """A stage length declared as a fraction of the run's epochs, in (0, 1]."""
+    return param(default, low=0, high=1, closed="right", noun="a fraction of the run's epochs",
+                 help=help)
 
 
 def group_error_report(error: torch.Tensor, g: torch.Tensor, group_names: list[str]) -> dict:
@@ -81,16 +81,12 @@ class JTT(Scheme):
                             "Training Group Information, ICML 2021")
     formula: ClassVar[str] = (r"E = \{i : \hat y^{(1)}_i \ne y_i\},\quad "
                               r"w_i = \lambda_{up}^{[i \in E]}")
-    stage1_epochs: float = 0.2
-    lambda_up: float = 20.0
-    mode: str = "weight"  # instance field: "weight" (up-weight E) or "sample" (up-sample E)
-
-    def __post_init__(self) -> None:
-        check_fraction("jtt", "stage1_epochs", self.stage1_epochs)
-        check(isinstance(self.lambda_up, (int, float)) and not isinstance(self.lambda_up, bool)
-              and 1 <= self.lambda_up < float("inf"),
-              f"jtt lambda_up must be a finite number >= 1, got {self.lambda_up!r}")
-        check(self.mode in MODES, f"jtt mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+    stage1_epochs: float = stage_fraction(0.2, "Length of the ERM stage that finds the error "
+                                               "set E, as a fraction of the run's epochs.")
+    lambda_up: float = param(20.0, low=1, log=True,
+                             help="Up-weighting factor of the error set E (paper: 20 to 100).")
+    mode: str = param("weight", choices=MODES,  # instance field, shadows Scheme.mode
+                      help="'weight': up-weight E; 'sample': up-sample E (uniform weights).")
 
     def init_state(self, info: TrainInfo) -> State:
         return {"error": torch.zeros(info.n, dtype=torch.bool, device=info.y.device),

@@ -22,9 +22,10 @@ from typing import ClassVar
 import torch
 import torch.nn.functional as F
 
+from ..params import param
 from ..registry import check
 from .base import SCHEMES, Scheme, State, TrainInfo
-from .jtt import check_fraction, stage_epochs
+from .jtt import stage_epochs, stage_fraction
 
 
 def el2n_scores(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -90,23 +91,21 @@ class _Pruning(Scheme):
     uniform_on_equal_losses: ClassVar[bool] = True  # loss weights are always uniform
     paper: ClassVar[str] = ("Paul, Ganguli and Dziugaite, Deep Learning on a Data Diet: Finding "
                             "Important Examples Early in Training, NeurIPS 2021")
-    prune: float = 0.3
-    prune_hard: float = 0.0
-    score_epochs: float = 0.1
-    score_seeds: int = 2
+    prune: float = param(0.3, low=0, high=1, closed="left", noun="a fraction",
+                         help="Fraction of the training set dropped from the easy end "
+                              "(lowest scores).")
+    prune_hard: float = param(0.0, low=0, high=1, closed="left", noun="a fraction",
+                              help="Fraction dropped from the hard end (highest scores: "
+                                   "often mislabelled).")
+    score_epochs: float = stage_fraction(0.1, "Training before the scores are taken, as a "
+                                              "fraction of the run's epochs.")
+    score_seeds: int = param(2, low=1, high=10, help="Independent scoring runs averaged.")
 
     def __post_init__(self) -> None:
-        for field in ("prune", "prune_hard"):
-            v = getattr(self, field)
-            check(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1,
-                  f"{self.name} {field} must be a fraction in [0, 1), got {v!r}")
-        check(self.prune + self.prune_hard < 1,
-              f"{self.name} prune + prune_hard must be < 1 (something must be kept), got "
-              f"{self.prune} + {self.prune_hard}")
-        check_fraction(self.name, "score_epochs", self.score_epochs)
-        check(isinstance(self.score_seeds, int) and not isinstance(self.score_seeds, bool)
-              and 1 <= self.score_seeds <= 10,
-              f"{self.name} score_seeds must be an integer in 1..10, got {self.score_seeds!r}")
+        super().__post_init__()
+        self.require(self.prune + self.prune_hard < 1, "prune",
+                     f"{self.name} prune + prune_hard must be < 1 (something must be kept), "
+                     f"got {self.prune} + {self.prune_hard}")
 
     def counts(self, n: int) -> tuple[int, int]:
         """(easy, hard) numbers of samples to drop from n: rounded, at least one kept."""

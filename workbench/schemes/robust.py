@@ -23,9 +23,9 @@ from typing import ClassVar
 
 import torch
 
-from ..registry import check
+from ..params import param
 from .base import SCHEMES, Batch, Scheme, State, TrainInfo, normalise
-from .float32 import TINY, check_float32
+from .float32 import TINY
 
 _TIE_RTOL = 1e-6  # losses this close (relative to max |l|) to the cut-off count as tied
 
@@ -76,13 +76,10 @@ class CVaR(Scheme):
                             "Distributionally Robust Optimization, NeurIPS 2020")
     formula: ClassVar[str] = (r"w_i = \frac{1}{\alpha}\,\mathbb{1}[l_i \ge l_{(k)}],\quad "
                               r"k = \max(1, \lceil \alpha B \rceil)")
-    alpha: float = 0.2
-
-    def __post_init__(self) -> None:
-        check(isinstance(self.alpha, (int, float)) and not isinstance(self.alpha, bool)
-              and 0 < self.alpha <= 1,
-              f"cvar alpha must be a fraction in (0, 1], got {self.alpha!r}")
-        check_float32("cvar", "alpha", self.alpha, TINY, 1.0, "1/alpha overflows float32")
+    alpha: float = param(0.2, low=0, high=1, closed="right", noun="a fraction",
+                         typical=(0.05, 1.0, 0.05),
+                         float32=(TINY, 1.0, "1/alpha overflows float32"),
+                         help="Fraction of the batch (its largest losses) that gets weight.")
 
     def weights(self, losses: torch.Tensor, batch: Batch, state: State,
                 info: TrainInfo) -> torch.Tensor:

@@ -24,9 +24,9 @@ from typing import ClassVar
 
 import torch
 
-from ..registry import check
+from ..params import param
 from .base import SCHEMES, Scheme, State, TrainInfo
-from .static import check_by, train_counts
+from .static import by_param, train_counts
 
 
 def temperature_mass(counts: torch.Tensor, tau: float) -> torch.Tensor:
@@ -76,14 +76,10 @@ class TemperatureSampling(Scheme):
                             "(arXiv 2410.04579)")
     formula: ClassVar[str] = (r"P(i) = \frac{q_{c(i)}}{n_{c(i)}},\quad q_c \propto "
                               r"\left(\frac{n_c}{N}\right)^{1/\tau}")
-    tau: float = 1.0
-    by: str = "class"
-
-    def __post_init__(self) -> None:
-        check(isinstance(self.tau, (int, float)) and not isinstance(self.tau, bool)
-              and self.tau >= 1e-3,
-              f"temperature_sampling tau must be a number >= 1e-3 (inf allowed), got {self.tau!r}")
-        check_by("temperature_sampling", self.by)
+    tau: float = param(1.0, low=1e-3, finite=False, log=True, typical=(0.25, 10.0, 0.25),
+                       help="Sampling temperature: 1 natural sampling, large tau (up to inf) "
+                            "class-balanced.")
+    by: str = by_param("Sample")
 
     def init_state(self, info: TrainInfo) -> State:
         counts, keys = train_counts(self.name, self.by, info)
@@ -137,20 +133,13 @@ class Cooldown(Scheme):
     formula: ClassVar[str] = (r"\tau_t = \tau_{\mathrm{start}} + (\tau_{\mathrm{end}} - "
                               r"\tau_{\mathrm{start}})\,\frac{t}{T - S},\quad P_t(i) = "
                               r"\frac{q_{c(i)}(\tau_t)}{n_{c(i)}}")
-    tau_start: float = 10.0
-    tau_end: float = 1.0
-    by: str = "class"
-    schedule: str = "linear"
-
-    def __post_init__(self) -> None:
-        for field in ("tau_start", "tau_end"):
-            value = getattr(self, field)
-            check(isinstance(value, (int, float)) and not isinstance(value, bool)
-                  and 1e-3 <= value < float("inf"),
-                  f"cooldown {field} must be a finite number >= 1e-3, got {value!r}")
-        check_by("cooldown", self.by)
-        check(self.schedule in SCHEDULES,
-              f"cooldown schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+    tau_start: float = param(10.0, low=1e-3, log=True,
+                             help="Sampling temperature at the start (large: class-balanced).")
+    tau_end: float = param(1.0, low=1e-3, log=True,
+                           help="Sampling temperature at the end (1: natural sampling).")
+    by: str = by_param("Sample")
+    schedule: str = param("linear", choices=SCHEDULES,
+                          help="How tau moves from tau_start to tau_end over training.")
 
     def tau_at(self, step: int, info: TrainInfo) -> float:
         """The temperature used at ``step`` (see the class docstring for the schedule)."""

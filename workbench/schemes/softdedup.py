@@ -21,6 +21,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from ..params import param
 from ..registry import check
 from .base import SCHEMES, Batch, Scheme, State, TrainInfo, mean_one_over_train
 
@@ -98,18 +99,14 @@ class SoftDedup(Scheme):
     paper: ClassVar[str] = ("He et al., SoftDedup: an Efficient Data Reweighting Method for "
                             "Speeding Up Language Model Pre-training, ACL 2024")
     formula: ClassVar[str] = r"w_i \propto \mathrm{commonness}(x_i)^{-p}"
-    power: float = 1.0
-    radius: float = 0.0
-    measure: str = "auto"
-
-    def __post_init__(self) -> None:
-        for field in ("power", "radius"):
-            value = getattr(self, field)
-            check(isinstance(value, (int, float)) and not isinstance(value, bool)
-                  and 0 <= value < float("inf"),
-                  f"softdedup {field} must be a finite number >= 0, got {value!r}")
-        check(self.measure in MEASURES,
-              f"softdedup measure must be one of {', '.join(MEASURES)}, got {self.measure!r}")
+    power: float = param(1.0, low=0,
+                         help="Exponent p of w ~ commonness^(-p): 0 uniform, 1 the paper's.")
+    radius: float = param(0.0, low=0,
+                          help="Rows within this distance count as duplicates (0: exact "
+                               "copies only; rows measure).")
+    measure: str = param("auto", choices=MEASURES,
+                         help="How commonness is measured: 'rows' (near-duplicate rows), "
+                              "'ngram' (token n-grams, lm), 'auto' picks by task.")
 
     def init_state(self, info: TrainInfo) -> State:
         return {"table": torch.ones(info.n, device=info.y.device)}

@@ -24,15 +24,16 @@ from typing import ClassVar
 
 import torch
 
+from ..params import param
 from ..registry import check
 from .base import SCHEMES, Batch, Scheme, State, TrainInfo, mean_one_over_train
 
 BY_CHOICES = ("class", "group")
 
 
-def check_by(scheme: str, by: object) -> None:
-    """Validate a ``by`` hyper-parameter (shared with the sampling schemes)."""
-    check(by in BY_CHOICES, f"{scheme} by must be one of {', '.join(BY_CHOICES)}, got {by!r}")
+def by_param(what: str = "Weight") -> str:
+    """The ``by`` hyper-parameter (shared with the sampling schemes)."""
+    return param("class", choices=BY_CHOICES, help=f"{what} by class label or by group id.")
 
 
 def train_counts(scheme: str, by: str, info: TrainInfo) -> tuple[torch.Tensor, torch.Tensor]:
@@ -109,14 +110,10 @@ class InverseFrequency(_TableScheme):
                             "Training on Heavily Imbalanced Datasets, NAACL 2025 "
                             "(arXiv 2410.04579); SubpopBench ReWeight (Yang et al. 2023)")
     formula: ClassVar[str] = r"w_i \propto n_{c(i)}^{-p}"
-    p: float = 1.0
-    by: str = "class"
-
-    def __post_init__(self) -> None:
-        check(isinstance(self.p, (int, float)) and not isinstance(self.p, bool)
-              and self.p >= 0 and self.p < float("inf"),
-              f"inverse_frequency p must be a finite number >= 0, got {self.p!r}")
-        check_by("inverse_frequency", self.by)
+    p: float = param(1.0, low=0, typical=(0.0, 2.0, 0.1),
+                     help="Exponent on the count: 1 inverse frequency, 0.5 square root, "
+                          "0 uniform.")
+    by: str = by_param()
 
     def table(self, counts: torch.Tensor) -> torch.Tensor:
         safe = counts.clamp_min(1.0)
@@ -143,14 +140,10 @@ class EffectiveNumber(_TableScheme):
     paper: ClassVar[str] = ("Cui et al., Class-Balanced Loss Based on Effective Number of "
                             "Samples, CVPR 2019")
     formula: ClassVar[str] = r"w_i \propto \frac{1 - \beta}{1 - \beta^{n_{c(i)}}}"
-    beta: float = 0.999
-    by: str = "class"
-
-    def __post_init__(self) -> None:
-        check(isinstance(self.beta, (int, float)) and not isinstance(self.beta, bool)
-              and 0 <= self.beta < 1,
-              f"effective_number beta must be in [0, 1), got {self.beta!r}")
-        check_by("effective_number", self.by)
+    beta: float = param(0.999, low=0, high=1, closed="left",
+                        help="beta in [0, 1): 0 is uniform, beta -> 1 approaches inverse "
+                             "frequency (typical 0.9, 0.99, 0.999, 0.9999).")
+    by: str = by_param()
 
     def table(self, counts: torch.Tensor) -> torch.Tensor:
         c64 = counts.to(torch.float64)

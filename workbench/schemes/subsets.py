@@ -25,7 +25,7 @@ from typing import ClassVar
 
 import torch
 
-from ..registry import check
+from ..params import param
 from .base import SCHEMES, Scheme, State, TrainInfo
 
 
@@ -64,12 +64,8 @@ class RS2(Scheme):
     formula: ClassVar[str] = (r"S_e = \pi_k[(e - kK)\,m : (e - kK + 1)\,m],\quad "
                               r"m = \mathrm{round}(rN),\ K = \lceil N/m \rceil,\ "
                               r"k = \lfloor e / K \rfloor")
-    fraction: float = 0.1
-
-    def __post_init__(self) -> None:
-        check(isinstance(self.fraction, (int, float)) and not isinstance(self.fraction, bool)
-              and 0 < self.fraction <= 1,
-              f"rs2 fraction must be in (0, 1], got {self.fraction!r}")
+    fraction: float = param(0.1, low=0, high=1, closed="right",
+                            help="Fraction of the training set drawn each epoch.")
 
     def epoch_size(self, n: int) -> int:
         """m = max(1, round(fraction n)), rounding halves up."""
