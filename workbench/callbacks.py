@@ -1,9 +1,13 @@
 """Training callbacks (minGPT style): progress bars, cancellation, custom hooks.
 
-The engine calls ``on_start``, then ``on_step`` after every optimiser step, ``on_eval``
-after every evaluation, and ``on_end``. A callback that sets ``stop_requested = True``
-ends the run after the current step (the dashboard's Cancel button uses this); the run
-is then marked ``cancelled``.
+For every run, the engine calls ``on_start``, then ``on_step`` after each optimiser step,
+``on_eval`` after each evaluation, and ``on_end`` with the finished run: the same sequence
+whether the run trains alone (``wb.train``), as one of R replicas trained together
+(``wb.compare``, ``wb.train_many``, the dashboard) or in a sweep. Replicas trained together
+interleave their events (each event once per replica, in replica order): ``on_start``'s
+and ``on_eval``'s ``config`` and ``StepRecord.config`` say which run an event belongs to.
+A callback that sets ``stop_requested = True`` ends training after the current step (the
+dashboard's Cancel button uses this); the runs are then marked ``cancelled``.
 
 Example:
     >>> class Count(Callback):
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -35,6 +40,7 @@ class StepRecord:
     weights: torch.Tensor
     objective: torch.Tensor
     state: dict | None = None  # the scheme's state after this step's update
+    config: Any = None  # the run's RunConfig (None for the earlier stages of a scheme)
 
 
 class Callback:
@@ -46,7 +52,7 @@ class Callback:
     def on_step(self, rec: StepRecord) -> None:
         pass
 
-    def on_eval(self, step: int, epoch: int, rows: list[dict]) -> None:
+    def on_eval(self, step: int, epoch: int, rows: list[dict], config=None) -> None:
         pass
 
     def on_end(self, run) -> None:

@@ -1,11 +1,13 @@
 """The recorder: what the app shows, captured at every step without per-sample Python work.
 
-Per step it keeps, in preallocated device tensors of shape (steps, groups) and
+One recorder serves R >= 1 replicas trained together (a single run is R = 1): every step
+costs the same handful of tensor ops whatever R is. Per step and replica it keeps, in preallocated device tensors of shape (steps, groups) and
 (steps, classes), the batch share, mean loss and mean weight of each group and class,
 plus weight diagnostics (ESS, max/min, entropy) of the batch weights. For a tracked
 subset of training samples (stratified by group, default 256) it keeps the loss and
-weight each time the sample is in a batch. Memory is O(steps x (groups + classes) +
-tracked x epochs): it never grows with N x steps.
+weight each time the sample is in a batch. Memory is O(R x (steps x (groups + classes) +
+tracked x epochs)): it never grows with N x steps. ``view(r)`` gives replica r's records
+as the tidy frames of one run.
 
 Example:
     >>> import torch
@@ -20,7 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .callbacks import Callback, StepRecord
+from .metrics.weights import diagnostics_from_sums
 from .run import HISTORY_COLUMNS, WEIGHT_COLUMNS
 
 DIAGNOSTICS = ("ess", "max_min_ratio", "entropy", "objective", "loss")
@@ -40,92 +42,113 @@ def stratified_subset(g: torch.Tensor, k: int, seed: int) -> torch.Tensor:
     return torch.as_tensor(np.sort(np.concatenate(picks)), dtype=torch.long)
 
 
-class Recorder(Callback):
+class Recorder:
+    """Per-step records of R replicas, each (steps, replicas, ...) in preallocated tensors.
+
+    ``seeds`` and ``state_keys`` hold one entry per replica (its tracked-sample draw and
+    its scheme's ``recorded_state``).
+    """
+
     def __init__(self, n_train: int, g: torch.Tensor, n_groups: int, n_classes: int,
-                 total_steps: int, steps_per_epoch: int, track: int, seed: int,
-                 state_keys: tuple[str, ...] = ()):
-        dev = g.device
-        self.state_keys = state_keys  # (G,) scheme-state vectors, e.g. Group DRO's q
+                 total_steps: int, steps_per_epoch: int, track: int, seeds: list[int],
+                 state_keys: list[tuple[str, ...]]):
+        dev, R = g.device, len(seeds)
+        self.R, self.n_groups, self.n_classes, self.spe = R, n_groups, n_classes, steps_per_epoch
+        self.state_keys = list(state_keys)  # (G,) scheme-state vectors, e.g. Group DRO's q
         # kept by reference, stacked when read: schemes return new state tensors (the
         # contract tests check that no scheme mutates its state), so no per-step copy
-        self.state_rows: list[list[torch.Tensor]] = [[] for _ in state_keys]
-        self.n_groups, self.n_classes, self.spe = n_groups, n_classes, steps_per_epoch
-        self.steps = 0
-        G = n_groups
-        # per step: count, loss sum and weight sum of every group, then of every class
-        self.stats = torch.zeros((total_steps, 3, G + n_classes), device=dev)
-        self.g_stats = self.stats[:, :, :G].transpose(0, 1)  # (3, steps, G) views
-        self.c_stats = (self.stats[:, :, G:].transpose(0, 1) if n_classes
-                        else torch.zeros((3, total_steps, 1), device=dev))
-        # per step: n, sum loss, sum w, sum w^2, sum w log w, min w, max w, objective;
-        # the diagnostics (ESS, max/min, entropy) are formed from these sums when read
-        self.raw = torch.zeros((total_steps, 8), device=dev)
-        self._diag: torch.Tensor | None = None  # set directly by BatchedRecorder
-        self.tracked = stratified_subset(g, min(track, n_train), seed).to(dev)
-        self.slot = torch.full((n_train,), -1, dtype=torch.long, device=dev)
-        self.slot[self.tracked] = torch.arange(len(self.tracked), device=dev)
+        self.state_rows = [[[] for _ in keys] for keys in self.state_keys]
+        self.steps = [0] * R
+        K = n_groups + n_classes
+        # per step and replica: count, loss sum and weight sum of every group, then class
+        self.stats = torch.zeros((total_steps, 3, R, K), device=dev)
+        # per step and replica: n, sum loss, sum w, sum w^2, sum w log w, min w, max w,
+        # objective; the diagnostics (ESS, max/min, entropy) are formed from these when read
+        self.raw = torch.zeros((total_steps, R, 8), device=dev)
+        self.offsets = (torch.arange(R, device=dev) * K)[:, None]
+        self.tracked = [stratified_subset(g, min(track, n_train), s).to(dev) for s in seeds]
+        self.slot = torch.full((R, n_train), -1, dtype=torch.long, device=dev)
+        for r, picks in enumerate(self.tracked):
+            self.slot[r, picks] = torch.arange(len(picks), device=dev)
+        self.replica_of = torch.arange(R, device=dev)[:, None]
         self.sample_rows: list[torch.Tensor] = []
 
-    def on_step(self, rec: StepRecord) -> None:
-        # about two dozen whole-batch ops: this runs every step of every run
-        t, losses, w = rec.step, rec.losses, rec.weights
+    def on_step(self, t: int, idx: torch.Tensor, y: torch.Tensor, g: torch.Tensor,
+                losses: torch.Tensor, w: torch.Tensor, objectives: torch.Tensor,
+                states: list[dict], alive: list[int]) -> None:
+        """Record step t; tensors are (R, B) (objectives (R,)); only ``alive`` replicas count.
+
+        About fifteen whole-batch ops for all R replicas: this runs every step.
+        """
         m = torch.stack([torch.ones_like(losses), losses, w, w * w, torch.special.xlogy(w, w)])
         if self.n_classes:
-            keys = torch.cat([rec.g.long(), rec.y.long() + self.n_groups])
-            self.stats[t].index_add_(1, keys, m[:3].repeat(1, 2))
+            keys = torch.cat([g + self.offsets, y + (self.offsets + self.n_groups)], 1)
+            values = m[:3].repeat(1, 1, 2)
         else:
-            self.stats[t].index_add_(1, rec.g.long(), m[:3])
-        self.raw[t] = torch.cat([m.sum(1), torch.stack(torch.aminmax(w)),
-                                 rec.objective.detach().reshape(1)]).to(self.raw.dtype)
-        for rows, k in zip(self.state_rows, self.state_keys):
-            rows.append(rec.state[k])
-        if self.tracked.numel():
-            slots = self.slot[rec.idx]
-            rows = torch.stack([torch.full_like(losses, t), slots.to(losses.dtype),
-                                losses, w])[:, slots >= 0]
-            self.sample_rows.append(rows)
-        self.steps = t + 1
+            keys, values = g + self.offsets, m[:3]
+        self.stats[t].view(3, -1).index_add_(1, keys.reshape(-1), values.reshape(3, -1))
+        lo, hi = torch.aminmax(w, dim=1)
+        self.raw[t] = torch.cat([m.sum(2), lo[None], hi[None], objectives[None]]).t()
+        for r in alive:
+            for rows, k in zip(self.state_rows[r], self.state_keys[r]):
+                rows.append(states[r][k])
+        slots = self.slot.gather(1, idx)
+        hit = slots >= 0
+        if len(alive) < self.R:
+            hit[[r for r in range(self.R) if r not in alive]] = False
+        self.sample_rows.append(torch.stack([
+            self.replica_of.expand_as(losses).to(losses.dtype), torch.full_like(losses, t),
+            slots.to(losses.dtype), losses, w])[:, hit])
+        for r in alive:
+            self.steps[r] = t + 1
+
+    def view(self, r: int) -> ReplicaRecords:
+        """Replica r's records, read as one run's frames."""
+        return ReplicaRecords(self, r)
+
+
+class ReplicaRecords:
+    """One replica's records in a ``Recorder``: the frames of one run (views, no copies)."""
+
+    def __init__(self, recorder: Recorder, r: int):
+        self.recorder, self.r = recorder, r
+        self.spe, self.steps = recorder.spe, recorder.steps[r]
+        self.tracked = recorder.tracked[r]
+        self.state_keys = recorder.state_keys[r]
 
     @property
     def diag(self) -> torch.Tensor:
-        """(steps, 5): ESS, max/min ratio, entropy, objective and mean loss of each step.
-
-        Same definitions as ``metrics.weight_diagnostics`` (Kish ESS as a fraction of the
-        batch; entropy of p = w / sum w, here log(sum w) - sum(w log w) / sum w).
-        """
-        if self._diag is not None:
-            return self._diag
-        n, loss_sum, s1, s2, wlogw, lo, hi, objective = self.raw.unbind(1)
-        ratio = torch.where(lo > 0, hi / torch.where(lo > 0, lo, torch.ones_like(lo)),
-                            torch.full_like(hi, float("inf")))
-        entropy = (torch.log(s1) - wlogw / s1).clamp_min(0.0)
-        return torch.stack([s1 * s1 / s2 / n, ratio, entropy, objective, loss_sum / n], 1)
-
-    @diag.setter
-    def diag(self, value: torch.Tensor) -> None:
-        self._diag = value
+        """(steps, 5): ESS, max/min ratio, entropy, objective and mean loss of each step
+        (``metrics.weights.diagnostics_from_sums``: the formulas of ``weight_diagnostics``)."""
+        raw = self.recorder.raw[:self.steps, self.r]
+        d = diagnostics_from_sums(raw[:, [0, 2, 3, 4, 5, 6]])
+        return torch.stack([d["ess"], d["max_min_ratio"], d["entropy"], raw[:, 7],
+                            raw[:, 1] / raw[:, 0]], 1)
 
     @property
     def state_log(self) -> torch.Tensor:
         """(keys, steps, groups): the recorded scheme-state vectors, float32 on the CPU."""
-        if not self.state_rows or not self.state_rows[0]:
-            return torch.zeros((len(self.state_keys), 0, self.n_groups))
-        return torch.stack([torch.stack(rows) for rows in self.state_rows]).detach().float().cpu()
+        rows = self.recorder.state_rows[self.r]
+        if not rows or not rows[0]:
+            return torch.zeros((len(self.state_keys), 0, self.recorder.n_groups))
+        return torch.stack([torch.stack(k) for k in rows]).detach().float().cpu()
 
     # ---- tidy frames ------------------------------------------------------------
     def history(self, group_names: list[str], class_names: list[str]) -> pd.DataFrame:
         """Tidy per-step records; the columns are gathered as arrays and framed once."""
-        T, parts = self.steps, []
+        T, G, parts = self.steps, self.recorder.n_groups, []
         steps = np.arange(T)
-        parts += self._tidy(self.g_stats[:, :T], group_names, steps)
+        stats = self.recorder.stats[:T, :, self.r].transpose(0, 1)  # (3, T, G + C)
+        parts += _tidy(stats[:, :, :G], group_names, steps)
         if class_names:
-            parts += self._tidy(self.c_stats[:, :T], [f"class:{c}" for c in class_names], steps)
+            parts += _tidy(stats[:, :, G:], [f"class:{c}" for c in class_names], steps)
+        log = self.state_log
         for j, key in enumerate(self.state_keys):
-            log = self.state_log[j, :T].cpu().numpy()
-            parts.append((np.repeat(steps, log.shape[1]),
+            values = log[j, :T].numpy()
+            parts.append((np.repeat(steps, values.shape[1]),
                           np.tile(np.asarray(group_names, dtype=object), T), key,
-                          log.reshape(-1)))
-        diag = self.diag[:T].cpu().numpy()
+                          values.reshape(-1)))
+        diag = self.diag.cpu().numpy()
         parts += [(steps, np.full(T, "all", dtype=object), name, diag[:, j])
                   for j, name in enumerate(DIAGNOSTICS)]
         step = np.concatenate([p[0] for p in parts])
@@ -136,25 +159,13 @@ class Recorder(Callback):
             "value": np.concatenate([np.asarray(p[3], dtype=np.float64) for p in parts])})
         return out[HISTORY_COLUMNS]
 
-    @staticmethod
-    def _tidy(stats: torch.Tensor, names: list[str], steps: np.ndarray) -> list[tuple]:
-        """(steps, names, metric, values) of share, mean loss and mean weight per key."""
-        count, loss_sum, w_sum = stats.cpu().numpy()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            values = {"share": count / np.maximum(count.sum(1, keepdims=True), 1),
-                      "loss": loss_sum / count, "weight": w_sum / count}
-        names_arr, parts = np.asarray(names, dtype=object), []
-        for metric, arr in values.items():
-            present = count > 0 if metric != "share" else np.ones_like(count, bool)
-            t_idx, k_idx = np.nonzero(present)
-            parts.append((steps[t_idx], names_arr[k_idx], metric, arr[t_idx, k_idx]))
-        return parts
-
     def weights(self, ids: torch.Tensor, y: torch.Tensor, g: torch.Tensor,
                 noisy: torch.Tensor, group_names: list[str]) -> pd.DataFrame:
-        if not self.sample_rows:
+        rows = self.recorder.sample_rows
+        rows = torch.cat(rows, dim=1) if rows else torch.zeros((5, 0))
+        rows = rows[1:, rows[0] == self.r].cpu().numpy()
+        if not rows.shape[1]:
             return pd.DataFrame(columns=WEIGHT_COLUMNS)
-        rows = torch.cat(self.sample_rows, dim=1).cpu().numpy()
         pos = self.tracked.cpu().numpy()[rows[1].astype(np.int64)]
         label = y.cpu().numpy()[pos]
         return pd.DataFrame({
@@ -163,3 +174,17 @@ class Recorder(Callback):
             "label": label, "group": np.asarray(group_names)[g.cpu().numpy()[pos]],
             "noisy": noisy.cpu().numpy()[pos], "loss": rows[2], "weight": rows[3],
         })[WEIGHT_COLUMNS]
+
+
+def _tidy(stats: torch.Tensor, names: list[str], steps: np.ndarray) -> list[tuple]:
+    """(steps, names, metric, values) of share, mean loss and mean weight per key."""
+    count, loss_sum, w_sum = stats.cpu().numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = {"share": count / np.maximum(count.sum(1, keepdims=True), 1),
+                  "loss": loss_sum / count, "weight": w_sum / count}
+    names_arr, parts = np.asarray(names, dtype=object), []
+    for metric, arr in values.items():
+        present = count > 0 if metric != "share" else np.ones_like(count, bool)
+        t_idx, k_idx = np.nonzero(present)
+        parts.append((steps[t_idx], names_arr[k_idx], metric, arr[t_idx, k_idx]))
+    return parts

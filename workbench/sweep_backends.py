@@ -1,7 +1,7 @@
 """Where a sweep's batches train: this process, a local process pool, or a Ray cluster.
 
-A batch is a list of configs that ``batched.compatibility_key`` says can share one batched
-pass (at most ``MAX_REPLICAS``; a config that cannot be a replica is a batch of its own).
+A batch is a list of configs that ``batched.plan_batches`` says can share one training
+loop (at most ``MAX_REPLICAS``; a config that cannot be a replica is a batch of its own).
 Every backend runs :func:`train_batch` on each batch: it opens ``RunStore(root)``, calls
 ``store.train_many`` (stored runs are loaded, the others trained and saved) and returns
 the store keys; the caller loads the runs from the store, which is cheap. So results land
@@ -42,27 +42,17 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 
-from .batched import compatibility_key, why_not_batchable
+from .batched import MAX_REPLICAS, plan_batches
 from .config import RunConfig
 from .registry import check
 
 BACKENDS = ("local", "ray")
-MAX_REPLICAS = 32
 RAY_HINT = "backend='ray' needs Ray: pip install 'workbench[ray]'"
 
 
 def make_batches(configs: list[RunConfig]) -> list[list[RunConfig]]:
-    """Compatible configs together (in order of first appearance), chunks of MAX_REPLICAS."""
-    groups: dict[str, list[RunConfig]] = {}
-    alone = []
-    for c in configs:
-        if why_not_batchable(c):
-            alone.append([c])
-        else:
-            groups.setdefault(compatibility_key(c), []).append(c)
-    chunks = [g[i:i + MAX_REPLICAS] for g in groups.values() for i in range(0, len(g),
-                                                                            MAX_REPLICAS)]
-    return chunks + alone
+    """The configs of each batch of ``batched.plan_batches`` (chunks of MAX_REPLICAS)."""
+    return [[configs[i] for i in batch] for batch in plan_batches(configs, MAX_REPLICAS)]
 
 
 def train_batch(root: str, code_version: str | None, configs: list[dict], force: bool = False,
