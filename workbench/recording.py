@@ -1,9 +1,9 @@
 """The recorder: what the app shows, captured at every step without per-sample Python work.
 
 One recorder serves R >= 1 replicas trained together (a single run is R = 1): every step
-costs the same handful of tensor ops whatever R is. Per step and replica it keeps, in preallocated device tensors of shape (steps, groups) and
-(steps, classes), the batch share, mean loss and mean weight of each group and class,
-plus weight diagnostics (ESS, max/min, entropy) of the batch weights. For a tracked
+costs the same handful of tensor ops whatever R is. Per step and replica it keeps, in
+preallocated device tensors, the batch share, mean loss and mean weight of each group and
+class, plus weight diagnostics (ESS, max/min, entropy) of the batch weights. For a tracked
 subset of training samples (stratified by group, default 256) it keeps the loss and
 weight each time the sample is in a batch. Memory is O(R x (steps x (groups + classes) +
 tracked x epochs)): it never grows with N x steps. ``view(r)`` gives replica r's records
