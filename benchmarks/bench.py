@@ -10,7 +10,11 @@ this machine; nothing is asserted (timed unit tests are flaky, a table is not).
 Sections: (A) the dashboard's default comparison fresh and re-opened from the store;
 (B) 16 batched replicas vs one run vs 16 sequential runs; (C) per-step cost of dynamic
 schemes vs uniform; (D) one run vs the hand-written DataLoader loop; (E) cost and peak
-memory against N; (F) achieved FLOP/s of the training step vs measured matmul throughput.
+memory against N; (F) achieved FLOP/s of the training step vs measured matmul throughput;
+(G) one run, 16 replicas via ``wb.compare`` and adult (batch 64) against their bare loops
+(``floors.bare_loop``: index, forward, cross-entropy, weighted mean, backward, fused Adam).
+
+  python benchmarks/bench.py --sections G    # only some sections
 """
 
 from __future__ import annotations
@@ -28,10 +32,9 @@ import torch
 from torch import nn
 
 import workbench as wb
-from workbench.batched import train_batched
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or loaded by path
-from floors import eval_floor_s, step_floor, timed  # noqa: E402
+from floors import bare_loop, eval_floor_s, step_floor, timed  # noqa: E402
 from render import render  # noqa: E402
 
 DIGITS = wb.RunConfig(dataset="digits", imbalance=[{"kind": "longtail", "ratio": 50}],
@@ -79,7 +82,7 @@ def batched(cfg: wb.RunConfig, R: int) -> dict:
     cfgs = [cfg.replace(seed=s) for s in range(R)]
     wb.train(cfg.replace(epochs=1))  # warm-up
     one, _ = timed(lambda: wb.train(cfgs[0]), 3)
-    together, runs = timed(lambda: train_batched(cfgs), 3)
+    together, runs = timed(lambda: wb.train_many(cfgs), 3)
     seq, _ = timed(lambda: [wb.train(c) for c in cfgs])
     steps = runs[0].info["steps"]
     per_replica = {r: step_floor(cfg, r) / r for r in (1, 2, 4, 8, R)}
@@ -217,11 +220,44 @@ def flops(cfg: wb.RunConfig, device: str) -> dict:
             "matmul_gflops": mm / 1e9, "fraction": achieved / mm}
 
 
+def floor_ratios(quick: bool, device: str, repeats: int = 3) -> dict:
+    """Each workbench path over its bare loop with the same shapes, evaluation at the end.
+
+    ``one_run``: ``wb.train`` (whole call: set-up, loop, recording, the one evaluation,
+    summary) over the bare loop of the same steps; ``replicas``: R seeds through
+    ``wb.compare`` over the bare loop of R stacked replicas; ``adult``: seconds per step of
+    the training loop alone (first to last step) over the bare loop's.
+    """
+    digits = DIGITS.replace(epochs=2 if quick else 20, device=device)
+    digits = digits.replace(eval_every=digits.epochs)
+    R = 4 if quick else 16
+    wb.train(digits.replace(epochs=1, eval_every=1))  # warm-up
+    one_s, _ = timed(lambda: wb.train(digits), repeats)
+    floor_one, steps = bare_loop(digits, 1, repeats)
+    many_s, cmp = timed(lambda: wb.compare(digits, ["uniform"], range(R)), repeats)
+    floor_many, _ = bare_loop(digits, R, repeats)
+    adult = wb.RunConfig(dataset="adult", batch_size=64, epochs=1, device=device)
+    per_step = []
+    for _ in range(repeats):
+        timer = LoopTimer()
+        wb.train(adult, callbacks=[timer])
+        per_step.append(timer.per_step())
+    floor_adult, adult_steps = bare_loop(adult, 1, repeats)
+    return {"steps": steps, "one_run_s": one_s, "one_run_floor_s": floor_one,
+            "one_run_over_floor": one_s / floor_one, "replicas": R, "replicas_s": many_s,
+            "replicas_floor_s": floor_many, "replicas_over_floor": many_s / floor_many,
+            "execution": cmp.runs[0].info.get("execution"),
+            "adult_step_ms": 1e3 * min(per_step),
+            "adult_floor_step_ms": 1e3 * floor_adult / adult_steps,
+            "adult_over_floor": min(per_step) * adult_steps / floor_adult}
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="tiny sizes, to check the script")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     p.add_argument("--out", default="benchmarks/results-{device}.json")
+    p.add_argument("--sections", default="ABCDEFG", help="which sections to run, e.g. G")
     args = p.parse_args(argv)
     q, dev = args.quick, args.device
     big = wb.RunConfig(dataset="gaussian", dataset_params={"n_samples": 2_000 if q else 100_000},
@@ -231,15 +267,22 @@ def main(argv=None) -> dict:
     res = {"machine": {"platform": platform.platform(), "threads": torch.get_num_threads(),
                        "torch": torch.__version__, "device": dev,
                        "gpu": torch.cuda.get_device_name() if dev == "cuda" else None}}
-    res["A_dashboard"] = dashboard(q)
-    res["B_batched_digits"] = batched(small, R)
-    res["B_batched_100k"] = batched(big, R)
-    res["C_dynamic_digits"] = dynamic_overhead(small)
-    res["C_dynamic_100k"] = dynamic_overhead(big)
-    res["D_hand_loop_digits"] = hand_loop(small)
-    res["D_hand_loop_100k"] = hand_loop(big)
-    res["E_scaling"] = scaling([2_000, 10_000] if q else [10_000, 100_000, 1_000_000], dev)
-    res["F_flops_100k"] = flops(big, dev)
+    todo = {
+        "A_dashboard": ("A", lambda: dashboard(q)),
+        "B_batched_digits": ("B", lambda: batched(small, R)),
+        "B_batched_100k": ("B", lambda: batched(big, R)),
+        "C_dynamic_digits": ("C", lambda: dynamic_overhead(small)),
+        "C_dynamic_100k": ("C", lambda: dynamic_overhead(big)),
+        "D_hand_loop_digits": ("D", lambda: hand_loop(small)),
+        "D_hand_loop_100k": ("D", lambda: hand_loop(big)),
+        "E_scaling": ("E", lambda: scaling([2_000, 10_000] if q else
+                                           [10_000, 100_000, 1_000_000], dev)),
+        "F_flops_100k": ("F", lambda: flops(big, dev)),
+        "G_floors": ("G", lambda: floor_ratios(q, dev)),
+    }
+    for key, (section, measure) in todo.items():
+        if section in args.sections.upper():
+            res[key] = measure()
     path = args.out.format(device=dev)
     with open(path, "w") as fh:
         json.dump(res, fh, indent=2)

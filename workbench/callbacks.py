@@ -26,21 +26,65 @@ from typing import Any
 import torch
 
 
-@dataclass
-class StepRecord:
-    """What happened in one step (tensors live on the engine's device, detached)."""
+@dataclass(frozen=True)
+class StepBlock:
+    """One training step of all R replicas: (R, B) tensors, (R,) objectives, R states."""
 
-    step: int
-    epoch: int
-    total_steps: int
     idx: torch.Tensor
     y: torch.Tensor
-    g: torch.Tensor
+    g: torch.Tensor | None  # None: read from ``train_g`` when a callback asks
     losses: torch.Tensor
     weights: torch.Tensor
-    objective: torch.Tensor
-    state: dict | None = None  # the scheme's state after this step's update
-    config: Any = None  # the run's RunConfig (None for the earlier stages of a scheme)
+    objectives: torch.Tensor
+    states: list
+    train_g: torch.Tensor
+
+
+class StepRecord:
+    """What happened in one step of one run (tensors live on the engine's device, detached).
+
+    ``step``, ``epoch``, ``total_steps`` and ``config`` (the run's RunConfig; None for the
+    earlier stages of a scheme) are plain values; ``idx``, ``y``, ``g``, ``losses``,
+    ``weights``, ``objective`` and ``state`` are read from the step's ``StepBlock`` when
+    asked for, so a callback pays only for what it reads.
+    """
+
+    __slots__ = ("step", "epoch", "total_steps", "config", "_block", "_r")
+
+    def __init__(self, step: int, epoch: int, total_steps: int, block: StepBlock, r: int = 0,
+                 config: Any = None):
+        self.step, self.epoch, self.total_steps, self.config = step, epoch, total_steps, config
+        self._block, self._r = block, r
+
+    @property
+    def idx(self) -> torch.Tensor:
+        return self._block.idx[self._r]
+
+    @property
+    def y(self) -> torch.Tensor:
+        return self._block.y[self._r]
+
+    @property
+    def g(self) -> torch.Tensor:
+        b = self._block
+        return b.g[self._r] if b.g is not None else b.train_g[b.idx[self._r]]
+
+    @property
+    def losses(self) -> torch.Tensor:
+        return self._block.losses[self._r]
+
+    @property
+    def weights(self) -> torch.Tensor:
+        return self._block.weights[self._r]
+
+    @property
+    def objective(self) -> torch.Tensor:
+        return self._block.objectives[self._r]
+
+    @property
+    def state(self) -> dict | None:
+        """The scheme's state after this step's update."""
+        return self._block.states[self._r]
 
 
 class Callback:

@@ -38,7 +38,7 @@ import time
 import torch
 
 from .batched import MAX_REPLICAS, compatibility_key, plan_batches, why_not_batchable
-from .callbacks import Callback, StepRecord, TqdmProgress
+from .callbacks import Callback, StepBlock, StepRecord, TqdmProgress
 from .config import RunConfig
 from .context import FitResult, Replica, TrainingContext, make_optimizer, selection_score
 from .evaluation import score_outputs
@@ -137,7 +137,7 @@ def fit(ctx: TrainingContext, replicas: list[Replica], epochs: int,
         models.append(ctx.build_model())
     stack = ModelStack(models)
     opt = make_optimizer(cfg, stack.tensors())
-    recorder = Recorder(info.n, tr.g, data.n_groups, ctx.n_classes, info.total_steps,
+    recorder = Recorder(tr.y, tr.g, data.n_groups, ctx.n_classes, info.total_steps,
                         info.steps_per_epoch, cfg.track, [rep.seed for rep in replicas],
                         [s.recorded_state for s in schemes])
     configs = [rep.config or cfg for rep in replicas]
@@ -149,6 +149,8 @@ def fit(ctx: TrainingContext, replicas: list[Replica], epochs: int,
     # replicas whose scheme keeps the base update/weights (uniform) need no per-step call
     active = [r for r, s in enumerate(schemes)
               if type(s).update is not Scheme.update or type(s).weights is not Scheme.weights]
+    need_batch = bool(active) or not default_objective
+    all_alive = torch.ones(R, device=ctx.device)  # d(sum of objectives)/d(each objective)
 
     status, diverged, alive = ["done"] * R, [None] * R, list(range(R))
     eval_rows: list[list[dict]] = [[] for _ in range(R)]
@@ -159,7 +161,7 @@ def fit(ctx: TrainingContext, replicas: list[Replica], epochs: int,
                               in zip(schemes, states, infos, gens)]).to(ctx.device)
         for b in range(min(info.steps_per_epoch, math.ceil(orders.shape[1] / B))):
             idx = orders[:, b * B:(b + 1) * B]  # (R, B)
-            y, g = tr.y[idx], tr.g[idx]
+            y, g = tr.y[idx], (tr.g[idx] if need_batch else None)
             out = stack.forward(tr.X[idx])
             if default_loss:  # one call for all replicas
                 losses = per_sample_loss(out.flatten(0, 1), y.flatten(0, 1),
@@ -167,17 +169,19 @@ def fit(ctx: TrainingContext, replicas: list[Replica], epochs: int,
             else:
                 losses = torch.stack([s.loss(out[r], y[r], infos[r])
                                       for r, s in enumerate(schemes)])
-            detached, outs = losses.detach(), out.detach()
-            batches = [Batch(idx[r], y[r], g[r], outs[r], step, data.n_groups, i.n_classes)
-                       for r, i in enumerate(infos)]
+            detached = losses.detach()
+            batches = [Batch(idx[r], y[r], g[r], outs, step, data.n_groups, i.n_classes)
+                       for r, (i, outs) in enumerate(zip(infos, out.detach()))
+                       ] if need_batch else []
             w = _weights(schemes, states, infos, batches, detached, active, alive)
-            if default_objective:
+            if default_objective:  # finite iff every w * l is: no separate check of w
                 objectives = (w * losses).mean(1)
+                ok = torch.isfinite(objectives)
             else:
                 objectives = torch.stack([s.objective(losses[r], w[r], out[r], batches[r])
                                           for r, s in enumerate(schemes)])
-            ok = step_ok(objectives, w)
-            if not bool(ok.all()):
+                ok = step_ok(objectives, w)
+            if not bool(ok.all() if R > 1 else ok):
                 finite = ok.tolist()
                 for r in (r for r in alive if not finite[r]):
                     check_weights(schemes[r], detached[r], w[r], step)  # a scheme fault raises
@@ -186,15 +190,19 @@ def fit(ctx: TrainingContext, replicas: list[Replica], epochs: int,
                 if not alive:
                     break
             opt.zero_grad(set_to_none=True)
-            (objectives.sum() if len(alive) == R else objectives[alive].sum()).backward()
+            if len(alive) == R and objectives.dtype == all_alive.dtype:
+                objectives.backward(all_alive)
+            else:
+                objectives[alive].sum().backward()
             opt.step()
             objectives = objectives.detach()
-            recorder.on_step(step, idx, y, g, detached, w, objectives, states, alive)
-            for r in alive if callbacks else ():
-                rec = StepRecord(step, epoch, info.total_steps, idx[r], y[r], g[r], detached[r],
-                                 w[r], objectives[r], states[r], configs[r])
-                for cb in callbacks:
-                    cb.on_step(rec)
+            recorder.on_step(step, idx, detached, w, objectives, states, alive)
+            if callbacks:
+                block = StepBlock(idx, y, g, detached, w, objectives, list(states), tr.g)
+                for r in alive:
+                    rec = StepRecord(step, epoch, info.total_steps, block, r, configs[r])
+                    for cb in callbacks:
+                        cb.on_step(rec)
             step += 1
             if callbacks and any(cb.stop_requested for cb in callbacks):
                 status = ["cancelled" if s == "done" else s for s in status]

@@ -46,64 +46,103 @@ class Recorder:
     """Per-step records of R replicas, each (steps, replicas, ...) in preallocated tensors.
 
     ``seeds`` and ``state_keys`` hold one entry per replica (its tracked-sample draw and
-    its scheme's ``recorded_state``).
+    its scheme's ``recorded_state``); ``y`` and ``g`` are the training split's labels and
+    groups. ``on_step`` only keeps references to the step's tensors; every ``chunk`` steps
+    (and before anything is read) ``flush`` turns them into records with one set of tensor
+    ops for the whole chunk, so recording costs a few operations per chunk, not per step.
     """
 
-    def __init__(self, n_train: int, g: torch.Tensor, n_groups: int, n_classes: int,
+    def __init__(self, y: torch.Tensor, g: torch.Tensor, n_groups: int, n_classes: int,
                  total_steps: int, steps_per_epoch: int, track: int, seeds: list[int],
-                 state_keys: list[tuple[str, ...]]):
-        dev, R = g.device, len(seeds)
+                 state_keys: list[tuple[str, ...]], chunk: int = 64):
+        dev, R, n_train = g.device, len(seeds), len(g)
         self.R, self.n_groups, self.n_classes, self.spe = R, n_groups, n_classes, steps_per_epoch
+        self.y, self.g, self.chunk = y, g, chunk
         self.state_keys = list(state_keys)  # (G,) scheme-state vectors, e.g. Group DRO's q
         # kept by reference, stacked when read: schemes return new state tensors (the
         # contract tests check that no scheme mutates its state), so no per-step copy
         self.state_rows = [[[] for _ in keys] for keys in self.state_keys]
         self.steps = [0] * R
-        K = n_groups + n_classes
+        self.K = n_groups + n_classes
         # per step and replica: count, loss sum and weight sum of every group, then class
-        self.stats = torch.zeros((total_steps, 3, R, K), device=dev)
+        self.stats = torch.zeros((total_steps, 3, R, self.K), device=dev)
         # per step and replica: n, sum loss, sum w, sum w^2, sum w log w, min w, max w,
         # objective; the diagnostics (ESS, max/min, entropy) are formed from these when read
         self.raw = torch.zeros((total_steps, R, 8), device=dev)
-        self.offsets = (torch.arange(R, device=dev) * K)[:, None]
         self.tracked = [stratified_subset(g, min(track, n_train), s).to(dev) for s in seeds]
         self.slot = torch.full((R, n_train), -1, dtype=torch.long, device=dev)
         for r, picks in enumerate(self.tracked):
             self.slot[r, picks] = torch.arange(len(picks), device=dev)
-        self.replica_of = torch.arange(R, device=dev)[:, None]
-        self.sample_rows: list[torch.Tensor] = []
+        self.replica_of = torch.arange(R, device=dev)
+        self.sample_rows: list[torch.Tensor] = []  # (5, k): replica, step, slot, loss, weight
+        self.pending: list[tuple] = []  # (step, idx, losses, w, objectives, alive) to flush
+        self._rows: torch.Tensor | None = None
 
-    def on_step(self, t: int, idx: torch.Tensor, y: torch.Tensor, g: torch.Tensor,
-                losses: torch.Tensor, w: torch.Tensor, objectives: torch.Tensor,
-                states: list[dict], alive: list[int]) -> None:
-        """Record step t; tensors are (R, B) (objectives (R,)); only ``alive`` replicas count.
-
-        About fifteen whole-batch ops for all R replicas: this runs every step.
-        """
-        m = torch.stack([torch.ones_like(losses), losses, w, w * w, torch.special.xlogy(w, w)])
-        if self.n_classes:
-            keys = torch.cat([g + self.offsets, y + (self.offsets + self.n_groups)], 1)
-            values = m[:3].repeat(1, 1, 2)
-        else:
-            keys, values = g + self.offsets, m[:3]
-        self.stats[t].view(3, -1).index_add_(1, keys.reshape(-1), values.reshape(3, -1))
-        lo, hi = torch.aminmax(w, dim=1)
-        self.raw[t] = torch.cat([m.sum(2), lo[None], hi[None], objectives[None]]).t()
+    def on_step(self, t: int, idx: torch.Tensor, losses: torch.Tensor, w: torch.Tensor,
+                objectives: torch.Tensor, states: list[dict], alive: list[int]) -> None:
+        """Step t: (R, B) positions, losses and weights, (R,) objectives (detached; kept by
+        reference: the engine makes fresh tensors every step). Only ``alive`` replicas count."""
+        self.pending.append((t, idx, losses, w, objectives, alive))
         for r in alive:
             for rows, k in zip(self.state_rows[r], self.state_keys[r]):
                 rows.append(states[r][k])
-        slots = self.slot.gather(1, idx)
-        hit = slots >= 0
-        if len(alive) < self.R:
-            hit[[r for r in range(self.R) if r not in alive]] = False
-        self.sample_rows.append(torch.stack([
-            self.replica_of.expand_as(losses).to(losses.dtype), torch.full_like(losses, t),
-            slots.to(losses.dtype), losses, w])[:, hit])
-        for r in alive:
             self.steps[r] = t + 1
+        if len(self.pending) >= self.chunk:
+            self.flush()
+
+    def flush(self) -> None:
+        """Record the pending steps: steps of equal batch width are processed together."""
+        by_width: dict[int, list[tuple]] = {}
+        for p in self.pending:
+            by_width.setdefault(p[1].shape[1], []).append(p)
+        self.pending = []
+        for group in by_width.values():
+            self._record(group)
+
+    def _record(self, group: list[tuple]) -> None:
+        dev, R, K, G = self.stats.device, self.R, self.K, self.n_groups
+        t = torch.tensor([p[0] for p in group], device=dev)
+        idx = torch.stack([p[1] for p in group])  # (k, R, B)
+        losses, w = torch.stack([p[2] for p in group]), torch.stack([p[3] for p in group])
+        base = ((t * 3)[:, None] * R + self.replica_of) * K  # (k, R): (step, count, replica)
+        keys = self.g[idx] + base[:, :, None]
+        if self.n_classes:
+            keys = torch.cat([keys, self.y[idx] + (base + G)[:, :, None]], 2)
+            values = torch.stack([torch.ones_like(losses), losses, w]).repeat(1, 1, 1, 2)
+        else:
+            values = torch.stack([torch.ones_like(losses), losses, w])
+        channel = (torch.arange(3, device=dev) * (R * K))[:, None, None, None]
+        self.stats.view(-1).index_add_(0, (keys + channel).reshape(-1), values.reshape(-1))
+        m = torch.stack([losses, w, w * w, torch.special.xlogy(w, w)]).sum(3)  # (4, k, R)
+        lo, hi = torch.aminmax(w, dim=2)
+        objectives = torch.stack([p[4] for p in group]).to(m.dtype)
+        self.raw[t] = torch.stack([torch.full_like(lo, w.shape[2]), *m, lo, hi, objectives],
+                                  2).to(self.raw.dtype)
+        slots = self.slot[self.replica_of[:, None], idx]  # (k, R, B)
+        hit = slots >= 0
+        dead = [(j, r) for j, p in enumerate(group) if len(p[5]) < R
+                for r in range(R) if r not in p[5]]
+        if dead:
+            hit[tuple(torch.tensor(dead, device=dev).t())] = False
+        rows = torch.stack([self.replica_of[None, :, None].expand_as(losses).to(losses.dtype),
+                            t[:, None, None].expand_as(losses).to(losses.dtype),
+                            slots.to(losses.dtype), losses, w])
+        self.sample_rows.append(rows[:, hit])
+        self._rows = None
+
+    def rows_of(self, r: int) -> torch.Tensor:
+        """(4, k) tracked-sample rows of replica r: step, slot, loss, weight (in step order)."""
+        if self.pending:
+            self.flush()
+        if self._rows is None:
+            rows = torch.cat(self.sample_rows, 1) if self.sample_rows else torch.zeros((5, 0))
+            self._rows = rows[:, torch.argsort(rows[1], stable=True)]  # step order
+        return self._rows[1:, self._rows[0] == r]
 
     def view(self, r: int) -> ReplicaRecords:
         """Replica r's records, read as one run's frames."""
+        if self.pending:
+            self.flush()
         return ReplicaRecords(self, r)
 
 
@@ -161,9 +200,7 @@ class ReplicaRecords:
 
     def weights(self, ids: torch.Tensor, y: torch.Tensor, g: torch.Tensor,
                 noisy: torch.Tensor, group_names: list[str]) -> pd.DataFrame:
-        rows = self.recorder.sample_rows
-        rows = torch.cat(rows, dim=1) if rows else torch.zeros((5, 0))
-        rows = rows[1:, rows[0] == self.r].cpu().numpy()
+        rows = self.recorder.rows_of(self.r).cpu().numpy()
         if not rows.shape[1]:
             return pd.DataFrame(columns=WEIGHT_COLUMNS)
         pos = self.tracked.cpu().numpy()[rows[1].astype(np.int64)]
