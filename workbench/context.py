@@ -162,8 +162,9 @@ def selection_score(selection: str, rows: list[dict], group_names: list[str]) ->
     -inf when the validation rows lack the metric; 0 for "last".
 
     Example:
-        >>> rows = [{"split": "val", "group": g, "metric": "accuracy", "value": v}
-        ...         for g, v in (("all", 0.9), ("a", 0.95), ("b", 0.6))]
+        >>> rows = [{"split": "val", "level": lv, "group": g, "metric": "accuracy", "value": v}
+        ...         for lv, g, v in (("all", "all", 0.9), ("group", "a", 0.95),
+        ...                          ("group", "b", 0.6), ("class", "0", 0.5))]
         >>> selection_score("best_val_worst_group_accuracy", rows, ["a", "b"])
         0.6
     """
@@ -176,7 +177,7 @@ def selection_score(selection: str, rows: list[dict], group_names: list[str]) ->
     sign = 1.0 if higher_is_better(metric) else -1.0
     if over == "worst":
         values = [sign * r["value"] for r in val
-                  if r["group"] in group_names and r["metric"] == metric]
+                  if r["level"] == "group" and r["metric"] == metric]
         return min(values) if values else -math.inf
     return next((sign * r["value"] for r in val if r["group"] == "all" and r["metric"] == metric),
                 -math.inf)

@@ -178,25 +178,26 @@ class ReplicaRecords:
         T, G, parts = self.steps, self.recorder.n_groups, []
         steps = np.arange(T)
         stats = self.recorder.stats[:T, :, self.r].transpose(0, 1)  # (3, T, G + C)
-        parts += _tidy(stats[:, :, :G], group_names, steps)
+        parts += _tidy(stats[:, :, :G], group_names, steps, "group")
         if class_names:
-            parts += _tidy(stats[:, :, G:], [f"class:{c}" for c in class_names], steps)
+            parts += _tidy(stats[:, :, G:], [str(c) for c in class_names], steps, "class")
         log = self.state_log
         for j, key in enumerate(self.state_keys):
             values = log[j, :T].numpy()
             parts.append((np.repeat(steps, values.shape[1]),
                           np.tile(np.asarray(group_names, dtype=object), T), key,
-                          values.reshape(-1)))
+                          values.reshape(-1), "group"))
         diag = self.diag.cpu().numpy()
-        parts += [(steps, np.full(T, "all", dtype=object), name, diag[:, j])
+        parts += [(steps, np.full(T, "all", dtype=object), name, diag[:, j], "all")
                   for j, name in enumerate(DIAGNOSTICS)]
         step = np.concatenate([p[0] for p in parts])
-        out = pd.DataFrame({
+        return pd.DataFrame({
             "step": step, "epoch": step // self.spe, "split": "train_batch",
+            "level": np.concatenate([np.full(len(p[0]), p[4], dtype=object) for p in parts]),
             "group": np.concatenate([p[1] for p in parts]),
             "metric": np.concatenate([np.full(len(p[0]), p[2], dtype=object) for p in parts]),
-            "value": np.concatenate([np.asarray(p[3], dtype=np.float64) for p in parts])})
-        return out[HISTORY_COLUMNS]
+            "value": np.concatenate([np.asarray(p[3], dtype=np.float64) for p in parts])},
+            columns=HISTORY_COLUMNS)
 
     def weights(self, ids: torch.Tensor, y: torch.Tensor, g: torch.Tensor,
                 noisy: torch.Tensor, group_names: list[str]) -> pd.DataFrame:
@@ -213,8 +214,8 @@ class ReplicaRecords:
         })[WEIGHT_COLUMNS]
 
 
-def _tidy(stats: torch.Tensor, names: list[str], steps: np.ndarray) -> list[tuple]:
-    """(steps, names, metric, values) of share, mean loss and mean weight per key."""
+def _tidy(stats: torch.Tensor, names: list[str], steps: np.ndarray, level: str) -> list[tuple]:
+    """(steps, names, metric, values, level) of share, mean loss and mean weight per key."""
     count, loss_sum, w_sum = stats.cpu().numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         values = {"share": count / np.maximum(count.sum(1, keepdims=True), 1),
@@ -223,5 +224,5 @@ def _tidy(stats: torch.Tensor, names: list[str], steps: np.ndarray) -> list[tupl
     for metric, arr in values.items():
         present = count > 0 if metric != "share" else np.ones_like(count, bool)
         t_idx, k_idx = np.nonzero(present)
-        parts.append((steps[t_idx], names_arr[k_idx], metric, arr[t_idx, k_idx]))
+        parts.append((steps[t_idx], names_arr[k_idx], metric, arr[t_idx, k_idx], level))
     return parts
