@@ -173,8 +173,10 @@ class ReplicaRecords:
         return torch.stack([torch.stack(k) for k in rows]).detach().float().cpu()
 
     # ---- tidy frames ------------------------------------------------------------
-    def history(self, group_names: list[str], class_names: list[str]) -> pd.DataFrame:
-        """Tidy per-step records; the columns are gathered as arrays and framed once."""
+    def history(self, group_names: list[str], class_names: list[str],
+                eval_rows: list[dict] = ()) -> pd.DataFrame:
+        """Tidy per-step records, then ``eval_rows`` (dicts with the history columns); the
+        columns are gathered as arrays and framed once."""
         T, G, parts = self.steps, self.recorder.n_groups, []
         steps = np.arange(T)
         stats = self.recorder.stats[:T, :, self.r].transpose(0, 1)  # (3, T, G + C)
@@ -191,13 +193,20 @@ class ReplicaRecords:
         parts += [(steps, np.full(T, "all", dtype=object), name, diag[:, j], "all")
                   for j, name in enumerate(DIAGNOSTICS)]
         step = np.concatenate([p[0] for p in parts])
-        return pd.DataFrame({
-            "step": step, "epoch": step // self.spe, "split": "train_batch",
-            "level": np.concatenate([np.full(len(p[0]), p[4], dtype=object) for p in parts]),
-            "group": np.concatenate([p[1] for p in parts]),
-            "metric": np.concatenate([np.full(len(p[0]), p[2], dtype=object) for p in parts]),
-            "value": np.concatenate([np.asarray(p[3], dtype=np.float64) for p in parts])},
-            columns=HISTORY_COLUMNS)
+        n = len(step)
+        cols = {"step": step, "epoch": step // self.spe,
+                "split": np.full(n, "train_batch", dtype=object),
+                "level": np.concatenate([np.full(len(p[0]), p[4], dtype=object)
+                                         for p in parts]),
+                "group": np.concatenate([p[1] for p in parts]),
+                "metric": np.concatenate([np.full(len(p[0]), p[2], dtype=object)
+                                          for p in parts]),
+                "value": np.concatenate([np.asarray(p[3], dtype=np.float64) for p in parts])}
+        if eval_rows:
+            for c, values in cols.items():
+                extra = np.array([r[c] for r in eval_rows], dtype=values.dtype)
+                cols[c] = np.concatenate([values, extra])
+        return pd.DataFrame(cols, columns=HISTORY_COLUMNS)
 
     def weights(self, ids: torch.Tensor, y: torch.Tensor, g: torch.Tensor,
                 noisy: torch.Tensor, group_names: list[str]) -> pd.DataFrame:
