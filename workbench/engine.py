@@ -257,7 +257,7 @@ def _weights(schemes, states, infos, batches, losses, active, alive) -> torch.Te
         states[r] = schemes[r].update(losses[r], batches[r], states[r], infos[r])
     ws = {r: schemes[r].weights(losses[r], batches[r], states[r], infos[r]) for r in todo}
     if len(todo) == len(schemes):
-        return torch.stack([ws[r] for r in range(len(schemes))])
+        return ws[0].unsqueeze(0) if len(ws) == 1 else torch.stack([ws[r] for r in todo])
     w = torch.ones_like(losses)
     for r, v in ws.items():
         w[r] = v
