@@ -10,7 +10,11 @@ this machine; nothing is asserted (timed unit tests are flaky, a table is not).
 Sections: (A) the dashboard's default comparison fresh and re-opened from the store;
 (B) 16 batched replicas vs one run vs 16 sequential runs; (C) per-step cost of dynamic
 schemes vs uniform; (D) one run vs the hand-written DataLoader loop; (E) cost and peak
-memory against N; (F) achieved FLOP/s of the training step vs measured matmul throughput.
+memory against N; (F) achieved FLOP/s of the training step vs measured matmul throughput;
+(G) one run, 16 replicas via ``wb.compare`` and adult (batch 64) against their bare loops
+(``floors.bare_loop``: index, forward, cross-entropy, weighted mean, backward, fused Adam).
+
+  python benchmarks/bench.py --sections G    # only some sections
 """
 
 from __future__ import annotations
@@ -28,10 +32,9 @@ import torch
 from torch import nn
 
 import workbench as wb
-from workbench.batched import train_batched
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or loaded by path
-from floors import eval_floor_s, step_floor, timed  # noqa: E402
+from floors import bare_loop, eval_floor_s, step_floor, timed  # noqa: E402
 from render import render  # noqa: E402
 
 DIGITS = wb.RunConfig(dataset="digits", imbalance=[{"kind": "longtail", "ratio": 50}],
@@ -39,14 +42,21 @@ DIGITS = wb.RunConfig(dataset="digits", imbalance=[{"kind": "longtail", "ratio":
 
 
 class LoopTimer(wb.Callback):
-    """Wall time of the step loop only (first to last step), without set-up and summary."""
+    """Time of the step loop only (first to last step), without set-up and summary.
+
+    Replicas trained together each get the events: the loop starts at the first
+    ``on_start`` and a step counts once whatever the number of replicas."""
+
+    def __init__(self, clock=time.perf_counter):
+        self.clock, self.start, self.steps = clock, None, 0
 
     def on_start(self, total_steps, config):
-        self.start, self.steps = time.perf_counter(), 0
+        if self.start is None:
+            self.start = self.clock()
 
     def on_step(self, rec):
-        self.steps += 1
-        self.end = time.perf_counter()
+        self.steps = max(self.steps, rec.step + 1)
+        self.end = self.clock()
 
     def per_step(self) -> float:
         return (self.end - self.start) / max(self.steps, 1)
@@ -79,7 +89,7 @@ def batched(cfg: wb.RunConfig, R: int) -> dict:
     cfgs = [cfg.replace(seed=s) for s in range(R)]
     wb.train(cfg.replace(epochs=1))  # warm-up
     one, _ = timed(lambda: wb.train(cfgs[0]), 3)
-    together, runs = timed(lambda: train_batched(cfgs), 3)
+    together, runs = timed(lambda: wb.train_many(cfgs), 3)
     seq, _ = timed(lambda: [wb.train(c) for c in cfgs])
     steps = runs[0].info["steps"]
     per_replica = {r: step_floor(cfg, r) / r for r in (1, 2, 4, 8, R)}
@@ -95,7 +105,8 @@ def batched(cfg: wb.RunConfig, R: int) -> dict:
 
 
 def dynamic_overhead(cfg: wb.RunConfig, repeats: int = 7) -> dict:
-    """Median per-step loop time over ``repeats`` rounds (schemes interleaved, warmed up)."""
+    """Median per-step loop time over ``repeats`` rounds (schemes interleaved, warmed up);
+    this process's CPU time on a CPU (see ``floor_ratios``)."""
     import statistics
 
     schemes = ("uniform", "linupper", "group_dro")
@@ -103,7 +114,7 @@ def dynamic_overhead(cfg: wb.RunConfig, repeats: int = 7) -> dict:
     wb.train(cfg.replace(epochs=1))  # warm-up
     for _ in range(repeats):
         for scheme in schemes:
-            timer = LoopTimer()
+            timer = LoopTimer(time.process_time if cfg.device == "cpu" else time.perf_counter)
             wb.train(cfg.replace(scheme=scheme, eval_every=cfg.epochs), callbacks=[timer])
             times[scheme].append(timer.per_step())
     out = {s: statistics.median(v) for s, v in times.items()}
@@ -217,11 +228,58 @@ def flops(cfg: wb.RunConfig, device: str) -> dict:
             "matmul_gflops": mm / 1e9, "fraction": achieved / mm}
 
 
+def floor_ratios(quick: bool, device: str, repeats: int = 5) -> dict:
+    """Each workbench path over its bare loop with the same shapes, evaluation at the end.
+
+    ``one_run``: ``wb.train`` (whole call: set-up, loop, recording, the one evaluation,
+    summary and frames) over the bare loop of the same steps, and its training loop alone
+    (first to last step) per step; ``replicas``: R seeds through ``wb.compare``, the whole
+    call and the loop, over the bare loop of R stacked replicas; ``adult``: the training
+    loop per step over the bare loop's. Times are this process's CPU time
+    (``time.process_time``; best of ``repeats``): on a machine shared with other jobs wall
+    time mostly measures the wait for a core. On a GPU use wall time (CPU time misses it).
+    """
+    clock = time.process_time if device == "cpu" else time.perf_counter
+    digits = DIGITS.replace(epochs=2 if quick else 20, device=device)
+    digits = digits.replace(eval_every=digits.epochs)
+    adult = wb.RunConfig(dataset="adult", batch_size=64, epochs=1, device=device)
+    R = 4 if quick else 16
+    wb.train(digits.replace(epochs=1, eval_every=1))  # warm-up
+
+    def best(fn):
+        """(best whole call, best loop per step) over ``repeats`` calls of fn(timer)."""
+        calls, steps = [], []
+        for _ in range(repeats):
+            timer = LoopTimer(clock)
+            t = clock()
+            fn(timer)
+            calls.append(clock() - t)
+            steps.append(timer.per_step())
+        return min(calls), min(steps)
+
+    one_s, one_step = best(lambda t: wb.train(digits, callbacks=[t]))
+    floor_one, n_steps = bare_loop(digits, 1, repeats, clock)
+    many_s, many_step = best(lambda t: wb.compare(digits, ["uniform"], range(R), callbacks=[t]))
+    floor_many, _ = bare_loop(digits, R, repeats, clock)
+    _, adult_step = best(lambda t: wb.train(adult, callbacks=[t]))
+    floor_adult, adult_steps = bare_loop(adult, 1, repeats, clock)
+    return {"clock": clock.__name__, "steps": n_steps, "one_run_s": one_s,
+            "one_run_floor_s": floor_one, "one_run_over_floor": one_s / floor_one,
+            "one_loop_over_floor": one_step * n_steps / floor_one, "replicas": R,
+            "replicas_s": many_s, "replicas_floor_s": floor_many,
+            "replicas_over_floor": many_s / floor_many,
+            "replicas_loop_over_floor": many_step * n_steps / floor_many,
+            "adult_step_ms": 1e3 * adult_step,
+            "adult_floor_step_ms": 1e3 * floor_adult / adult_steps,
+            "adult_over_floor": adult_step * adult_steps / floor_adult}
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="tiny sizes, to check the script")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     p.add_argument("--out", default="benchmarks/results-{device}.json")
+    p.add_argument("--sections", default="ABCDEFG", help="which sections to run, e.g. G")
     args = p.parse_args(argv)
     q, dev = args.quick, args.device
     big = wb.RunConfig(dataset="gaussian", dataset_params={"n_samples": 2_000 if q else 100_000},
@@ -231,15 +289,22 @@ def main(argv=None) -> dict:
     res = {"machine": {"platform": platform.platform(), "threads": torch.get_num_threads(),
                        "torch": torch.__version__, "device": dev,
                        "gpu": torch.cuda.get_device_name() if dev == "cuda" else None}}
-    res["A_dashboard"] = dashboard(q)
-    res["B_batched_digits"] = batched(small, R)
-    res["B_batched_100k"] = batched(big, R)
-    res["C_dynamic_digits"] = dynamic_overhead(small)
-    res["C_dynamic_100k"] = dynamic_overhead(big)
-    res["D_hand_loop_digits"] = hand_loop(small)
-    res["D_hand_loop_100k"] = hand_loop(big)
-    res["E_scaling"] = scaling([2_000, 10_000] if q else [10_000, 100_000, 1_000_000], dev)
-    res["F_flops_100k"] = flops(big, dev)
+    todo = {
+        "A_dashboard": ("A", lambda: dashboard(q)),
+        "B_batched_digits": ("B", lambda: batched(small, R)),
+        "B_batched_100k": ("B", lambda: batched(big, R)),
+        "C_dynamic_digits": ("C", lambda: dynamic_overhead(small)),
+        "C_dynamic_100k": ("C", lambda: dynamic_overhead(big)),
+        "D_hand_loop_digits": ("D", lambda: hand_loop(small)),
+        "D_hand_loop_100k": ("D", lambda: hand_loop(big)),
+        "E_scaling": ("E", lambda: scaling([2_000, 10_000] if q else
+                                           [10_000, 100_000, 1_000_000], dev)),
+        "F_flops_100k": ("F", lambda: flops(big, dev)),
+        "G_floors": ("G", lambda: floor_ratios(q, dev)),
+    }
+    for key, (section, measure) in todo.items():
+        if section in args.sections.upper():
+            res[key] = measure()
     path = args.out.format(device=dev)
     with open(path, "w") as fh:
         json.dump(res, fh, indent=2)

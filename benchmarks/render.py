@@ -54,4 +54,17 @@ def render(res: dict) -> str:
         f = res["F_flops_100k"]
         lines.append(f"| F training step (100k, MLP) | {f['achieved_gflops']:.2f} GFLOP/s = "
                      f"{100 * f['fraction']:.1f}% of matmul {f['matmul_gflops']:.1f} GFLOP/s |")
+    if "G_floors" in res:
+        g = res["G_floors"]
+        lines += [f"| G one run (digits, {g['steps']} steps, evaluation at the end) / its bare "
+                  f"loop | {g['one_run_over_floor']:.2f}x whole call ({g['one_run_s']:.3f} s "
+                  f"vs {g['one_run_floor_s']:.3f} s {g['clock']}); training loop "
+                  f"{g['one_loop_over_floor']:.2f}x |",
+                  f"| G {g['replicas']} seeds via wb.compare / bare loop of {g['replicas']} "
+                  f"stacked replicas | {g['replicas_over_floor']:.2f}x whole call "
+                  f"({g['replicas_s']:.2f} s vs {g['replicas_floor_s']:.2f} s); training loop "
+                  f"{g['replicas_loop_over_floor']:.2f}x |",
+                  f"| G adult (batch 64), training loop per step / bare loop | "
+                  f"{g['adult_over_floor']:.2f}x ({g['adult_step_ms']:.2f} ms vs "
+                  f"{g['adult_floor_step_ms']:.2f} ms) |"]
     return "\n".join(lines)

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import workbench as wb
-from workbench.batched import compatibility_key, train_batched, train_many
+from workbench.batched import compatibility_key
+from workbench.engine import train_many, train_replicas
 
 BASE = wb.RunConfig(dataset="digits", imbalance=[{"kind": "longtail", "ratio": 20}], epochs=2,
                     track=32)
@@ -33,7 +34,7 @@ def assert_same_run(a, b):
 ])
 def test_replica_in_a_batch_equals_the_run_alone(schemes):
     cfgs = [BASE.replace(scheme=s, seed=i) for i, s in enumerate(schemes)]
-    batched = train_batched(cfgs)
+    batched = train_replicas(cfgs)
     for cfg, run in zip(cfgs, batched):
         assert_same_run(run, wb.train(cfg))
         assert run.info["execution"] == f"batched ({len(cfgs)} replicas)"
@@ -42,13 +43,13 @@ def test_replica_in_a_batch_equals_the_run_alone(schemes):
 def test_regression_replicas_match_too():
     base = wb.RunConfig(dataset="noisy_regression", model="linear", epochs=2)
     cfgs = [base.replace(scheme="kl_dro", seed=s) for s in (0, 1)]
-    for cfg, run in zip(cfgs, train_batched(cfgs)):
+    for cfg, run in zip(cfgs, train_replicas(cfgs)):
         assert_same_run(run, wb.train(cfg))
 
 
-def test_incompatible_configs_are_refused_by_train_batched():
+def test_incompatible_configs_are_refused_by_train_replicas():
     with pytest.raises(ValueError, match="differ only in scheme"):
-        train_batched([BASE, BASE.replace(epochs=1)])
+        train_replicas([BASE, BASE.replace(epochs=1)])
 
 
 def test_train_many_groups_and_falls_back_with_a_reason():
@@ -69,7 +70,7 @@ def test_a_diverging_replica_does_not_disturb_the_others():
                         epochs=3)
     good = base.replace(seed=0)
     bad = base.replace(seed=1, scheme="kl_dro", scheme_params={"lam": 1e-30})
-    runs = train_batched([good, bad])
+    runs = train_replicas([good, bad])
     alone = wb.train(good)
     assert runs[0].status == "done"
     assert_same_run(runs[0], alone)

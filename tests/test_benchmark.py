@@ -34,7 +34,7 @@ def test_every_section_is_written_with_finite_positive_timings(quick):
     assert written.keys() == res.keys()
     assert {"A_dashboard", "B_batched_digits", "B_batched_100k", "C_dynamic_digits",
             "C_dynamic_100k", "D_hand_loop_digits", "D_hand_loop_100k", "E_scaling",
-            "F_flops_100k"} <= written.keys()
+            "F_flops_100k", "G_floors"} <= written.keys()
     assert all(positive(written["A_dashboard"][k]) for k in (
         "default_comparison_fresh_s", "reopen_stored_s", "batched_no_store_s",
         "one_by_one_no_store_s"))
@@ -56,13 +56,18 @@ def test_every_section_is_written_with_finite_positive_timings(quick):
     assert all(e["tracked_rows"] <= 256 for e in written["E_scaling"])
     f = written["F_flops_100k"]
     assert positive(f["achieved_gflops"]) and 0 < f["fraction"]
+    g = written["G_floors"]
+    assert g["replicas"] == 4 and g["steps"] > 0 and g["clock"] == "process_time"
+    assert all(positive(g[k]) for k in ("one_run_over_floor", "one_loop_over_floor",
+                                        "replicas_over_floor", "replicas_loop_over_floor",
+                                        "adult_over_floor", "adult_floor_step_ms"))
 
 
 def test_the_table_has_a_row_per_measurement(quick):
     bench, res, _ = quick
     table = bench.render(res)
     for name in ("batched_digits", "batched_100k", "dynamic_digits", "hand_loop_100k",
-                 "E N=10,000", "F training step"):
+                 "E N=10,000", "F training step", "G one run", "G adult"):
         assert name in table
-    # header 2, A 2, B 2, C 2, D 2, E one per N (2 in --quick), F 1
-    assert len(table.splitlines()) == 13
+    # header 2, A 2, B 2, C 2, D 2, E one per N (2 in --quick), F 1, G 3
+    assert len(table.splitlines()) == 16

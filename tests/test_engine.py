@@ -36,7 +36,10 @@ def test_run_records_what_the_app_shows(digits_run):
         assert (batch[(batch.metric == metric) & (batch.group == "all")]["step"]
                 .tolist() == list(range(steps)))
     # per-group and per-class mean weight and loss at every step
-    assert {"even", "odd", "class:0", "class:9"} <= set(batch[batch.metric == "weight"].group)
+    weight = batch[batch.metric == "weight"]
+    assert {("group", "even"), ("group", "odd"), ("class", "0"), ("class", "9")} <= set(
+        zip(weight.level, weight.group))
+    assert set(h["level"]) == {"all", "group", "class"}  # told apart by level, not by name
     shares = batch[(batch.metric == "share") & batch.group.isin(["even", "odd"])]
     assert np.allclose(shares.groupby("step")["value"].sum(), 1.0)
     # linupper is dynamic: ESS below 1 once the burn-in (0 here) is over
@@ -186,7 +189,7 @@ def test_model_selection_rule_is_recorded():
     run = wb.train(cfg)
     assert 1 <= run.info["selected_epoch"] <= 3
     val = run.history[(run.history.split == "val") & (run.history.metric == "accuracy")]
-    worst = val[val.group.isin(run.info["group_names"])].groupby("epoch")["value"].min()
+    worst = val[val.level == "group"].groupby("epoch")["value"].min()
     assert worst.idxmax() == run.info["selected_epoch"]
 
 

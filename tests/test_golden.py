@@ -31,6 +31,13 @@ def assert_summary(summary: dict, expected: dict, tol: float) -> None:
             assert got == pytest.approx(want, rel=tol, abs=tol), key
 
 
+def legacy_history(h: pd.DataFrame) -> pd.DataFrame:
+    """The history in the golden files' format: before the ``level`` column, class rows
+    were told apart by a "class:" prefix in ``group`` (a change of format, not of numbers)."""
+    group = np.where(h["level"] == "class", "class:" + h["group"].astype(str), h["group"])
+    return h.assign(group=group).drop(columns="level")
+
+
 def test_every_registered_scheme_has_golden_numbers():
     assert sorted(GOLDEN) == sorted(wb.SCHEMES.names())
 
@@ -44,6 +51,8 @@ def test_run_alone_matches_golden(name):
         for frame in ("history", "weights"):
             want = pd.read_csv(HERE / f"{name}_{frame}.csv")
             got = getattr(run, frame).reset_index(drop=True)
+            if frame == "history":  # the golden files mark class rows "class:<name>"
+                got = legacy_history(got)
             assert list(got.columns) == list(want.columns)
             assert len(got) == len(want)
             for col in want.columns:

@@ -11,7 +11,7 @@ from torch import nn
 from torch.func import stack_module_state
 
 import workbench as wb
-from workbench.batched import train_batched
+from workbench.engine import train_replicas
 from workbench.stacked_forward import _mlp_layers, predict_all, stacked_forward
 
 
@@ -64,7 +64,7 @@ def test_a_cnn1d_replica_in_a_batch_equals_the_run_alone():
     base = wb.RunConfig(dataset="mnist1d", dataset_params={"n_samples": 600}, model="cnn1d",
                         epochs=1, batch_size=64, track=16)
     cfgs = [base.replace(scheme="uniform", seed=0), base.replace(scheme="linupper", seed=1)]
-    for alone, together in zip([wb.train(c) for c in cfgs], train_batched(cfgs)):
+    for alone, together in zip([wb.train(c) for c in cfgs], train_replicas(cfgs)):
         for k in alone.summary:
             assert abs(alone.summary[k] - together.summary[k]) < 1e-4, k
         assert np.allclose(alone.history["value"].to_numpy(float),

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import workbench as wb
-from workbench import batched, engine
+from workbench import engine
 from workbench.store import RunStore, train_cached
 from workbench.store_io import CRASH_ENV
 
@@ -122,15 +122,15 @@ def test_cache_hits_force_and_compare(tmp_path, monkeypatch):
     assert Count.n == 3
     schemes, seeds = ["uniform", "inverse_frequency"], [0, 1]
     cmp = wb.compare(cfg, schemes, seeds, store=store, callbacks=[Count()])
-    # the two uniform runs were stored already; the two others train as one batch
-    assert Count.n == 4
+    # the two uniform runs were stored already; the two others train as one batch, and
+    # on_start fires once for each of them
+    assert Count.n == 5
     assert {r.info.get("execution") for r in cmp.runs[2:]} == {"batched (2 replicas)"}
 
     def no_training(*a, **k):
         raise AssertionError("trained although stored")
 
-    monkeypatch.setattr(engine, "train", no_training)
-    monkeypatch.setattr(batched, "train_batched", no_training)
+    monkeypatch.setattr(engine, "fit", no_training)  # the one training loop
     cached = wb.compare(cfg, schemes, seeds, store=store)
     pd.testing.assert_frame_equal(cached.table, cmp.table)
     again = store.comparison([r.key for r in cmp.runs])

@@ -26,7 +26,7 @@ import pandas as pd
 import streamlit as st
 
 from workbench import SCHEMES, FunctionProgress, RunConfig
-from workbench.batched import compatibility_key, why_not_batchable
+from workbench.batched import plan_batches
 from workbench.store import RunStore
 
 from .experiment import Experiment
@@ -177,15 +177,11 @@ def run_pending() -> None:
 
 
 def batches_of(configs: list, todo: list[int]) -> list[list[int]]:
-    """Indices to train together: every scheme of one seed in one batched-replica pass
-    (``workbench.batched``), so Cancel still keeps every batch that finished; runs that
-    cannot be batched (multi-stage schemes, dropout, the transformer) go alone."""
-    groups: dict = {}
-    for i in todo:
-        c = configs[i]
-        key = ("alone", i) if why_not_batchable(c) else (compatibility_key(c), c.seed)
-        groups.setdefault(key, []).append(i)
-    return list(groups.values())
+    """Indices to train together (``workbench.batched.plan_batches``), one batch per seed
+    holding every scheme of that seed, so Cancel still keeps every batch that finished;
+    runs that cannot be batched (multi-stage schemes, dropout, the transformer) go alone."""
+    return [[todo[j] for j in batch]
+            for batch in plan_batches([configs[i] for i in todo], by=lambda c: c.seed)]
 
 
 def _bar_updater(bar, done_before: int, size: int, n: int, label: str):

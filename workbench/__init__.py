@@ -14,12 +14,11 @@ Example:
 """
 
 from . import metrics, store
-from .batched import train_many
 from .callbacks import Callback, FunctionProgress, StepRecord, TqdmProgress
 from .compare import Comparison, compare
 from .config import RunConfig
 from .data import DATASETS, TRANSFORMS
-from .engine import train
+from .engine import train, train_many
 from .models import MODELS
 from .params import ConfigError
 from .run import Run

@@ -1,9 +1,13 @@
 """Training callbacks (minGPT style): progress bars, cancellation, custom hooks.
 
-The engine calls ``on_start``, then ``on_step`` after every optimiser step, ``on_eval``
-after every evaluation, and ``on_end``. A callback that sets ``stop_requested = True``
-ends the run after the current step (the dashboard's Cancel button uses this); the run
-is then marked ``cancelled``.
+For every run, the engine calls ``on_start``, then ``on_step`` after each optimiser step,
+``on_eval`` after each evaluation, and ``on_end`` with the finished run: the same sequence
+whether the run trains alone (``wb.train``), as one of R replicas trained together
+(``wb.compare``, ``wb.train_many``, the dashboard) or in a sweep. Replicas trained together
+interleave their events (each event once per replica, in replica order): ``on_start``'s
+and ``on_eval``'s ``config`` and ``StepRecord.config`` say which run an event belongs to.
+A callback that sets ``stop_requested = True`` ends training after the current step (the
+dashboard's Cancel button uses this); the runs are then marked ``cancelled``.
 
 Example:
     >>> class Count(Callback):
@@ -17,24 +21,70 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 
-@dataclass
-class StepRecord:
-    """What happened in one step (tensors live on the engine's device, detached)."""
+@dataclass(frozen=True)
+class StepBlock:
+    """One training step of all R replicas: (R, B) tensors, (R,) objectives, R states."""
 
-    step: int
-    epoch: int
-    total_steps: int
     idx: torch.Tensor
     y: torch.Tensor
-    g: torch.Tensor
+    g: torch.Tensor | None  # None: read from ``train_g`` when a callback asks
     losses: torch.Tensor
     weights: torch.Tensor
-    objective: torch.Tensor
-    state: dict | None = None  # the scheme's state after this step's update
+    objectives: torch.Tensor
+    states: list
+    train_g: torch.Tensor
+
+
+class StepRecord:
+    """What happened in one step of one run (tensors live on the engine's device, detached).
+
+    ``step``, ``epoch``, ``total_steps`` and ``config`` (the run's RunConfig; None for the
+    earlier stages of a scheme) are plain values; ``idx``, ``y``, ``g``, ``losses``,
+    ``weights``, ``objective`` and ``state`` are read from the step's ``StepBlock`` when
+    asked for, so a callback pays only for what it reads.
+    """
+
+    __slots__ = ("step", "epoch", "total_steps", "config", "_block", "_r")
+
+    def __init__(self, step: int, epoch: int, total_steps: int, block: StepBlock, r: int = 0,
+                 config: Any = None):
+        self.step, self.epoch, self.total_steps, self.config = step, epoch, total_steps, config
+        self._block, self._r = block, r
+
+    @property
+    def idx(self) -> torch.Tensor:
+        return self._block.idx[self._r]
+
+    @property
+    def y(self) -> torch.Tensor:
+        return self._block.y[self._r]
+
+    @property
+    def g(self) -> torch.Tensor:
+        b = self._block
+        return b.g[self._r] if b.g is not None else b.train_g[b.idx[self._r]]
+
+    @property
+    def losses(self) -> torch.Tensor:
+        return self._block.losses[self._r]
+
+    @property
+    def weights(self) -> torch.Tensor:
+        return self._block.weights[self._r]
+
+    @property
+    def objective(self) -> torch.Tensor:
+        return self._block.objectives[self._r]
+
+    @property
+    def state(self) -> dict | None:
+        """The scheme's state after this step's update."""
+        return self._block.states[self._r]
 
 
 class Callback:
@@ -46,7 +96,7 @@ class Callback:
     def on_step(self, rec: StepRecord) -> None:
         pass
 
-    def on_eval(self, step: int, epoch: int, rows: list[dict]) -> None:
+    def on_eval(self, step: int, epoch: int, rows: list[dict], config=None) -> None:
         pass
 
     def on_end(self, run) -> None:

@@ -28,6 +28,7 @@ import pandas as pd
 
 from .callbacks import Callback
 from .config import RunConfig
+from .engine import train_many
 from .registry import check
 from .run import Run
 
@@ -205,6 +206,4 @@ def compare(config: RunConfig, schemes: Iterable[Any] = ("uniform",), seeds: Ite
     if store is not None:
         return Comparison(config, store.train_many(configs, force=force, callbacks=callbacks,
                                                    batched=batched))
-    from .batched import train_many
-
     return Comparison(config, train_many(configs, callbacks=callbacks, batched=batched))

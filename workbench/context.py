@@ -3,7 +3,8 @@
 ``TrainingContext`` is also what a multi-stage scheme's ``prepare(ctx, state)`` receives:
 ``ctx.fit(scheme, state, epochs, seed, stage=name)`` trains an earlier stage (a JTT
 ERM model, a DoReMi reference model, an EL2N scoring run) on the same data, and
-``ctx.outputs(model, "train")`` gives that model's outputs on a split.
+``ctx.outputs(model, "train")`` gives that model's outputs on a split. The engine builds
+the context with its training loop (``fit_fn``), so this module never imports the engine.
 
 Example:
     >>> import workbench as wb
@@ -21,9 +22,10 @@ from typing import Any
 
 import torch
 
-from .config import RunConfig
+from .config import SELECTION_RULES, RunConfig
 from .data import DatasetBundle, load_prepared
 from .evaluation import SplitTensors, predict
+from .metrics.catalog import higher_is_better
 from .models import MODELS
 from .registry import check
 from .schemes import SCHEMES, TrainInfo
@@ -39,12 +41,22 @@ def resolve_device(name: str) -> torch.device:
 
 
 @dataclass
+class Replica:
+    """One of the R runs a training loop carries: its scheme, scheme state and seed."""
+
+    scheme: Any
+    state: dict
+    seed: int
+    config: RunConfig | None = None  # what callbacks are told (None for earlier stages)
+
+
+@dataclass
 class FitResult:
     """The outcome of one stage: model, recorder, evaluation rows, status, final state."""
 
     stage: str
     model: torch.nn.Module
-    recorder: Any
+    recorder: Any  # the replica's records (``recording.ReplicaRecords``)
     eval_rows: list
     status: str
     diverged_step: int | None
@@ -89,7 +101,7 @@ class TrainingContext:
         """Training-set facts for a stage of ``epochs``; a scheme with ``epoch_size(n)``
         (RS2, pruning) draws fewer samples per epoch, hence fewer steps."""
         tr = self.splits["train"]
-        size = scheme.epoch_size(len(tr)) if hasattr(scheme, "epoch_size") else len(tr)
+        size = scheme.epoch_size(len(tr)) if scheme is not None else len(tr)
         spe = math.ceil(max(size, 1) / self.config.batch_size)
         return TrainInfo(self.data.task, tr.y, tr.g, max(self.n_classes, 1), self.data.n_groups,
                          spe * epochs, spe)
@@ -114,11 +126,10 @@ class TrainingContext:
             state = scheme.init_state(self.info(epochs, scheme))
         seed = self.config.seed if seed is None else seed
         # earlier stages keep their last epoch: the run's selection rule is for the final model
-        if self.fit_fn is None:
-            from .engine import fit as fit_fn
-        else:
-            fit_fn = self.fit_fn
-        return fit_fn(self, scheme, state, epochs, seed, (), stage=stage, selection="last")
+        check(self.fit_fn is not None, "this context has no training loop: build it with "
+                                       "TrainingContext.build(cfg, engine.fit)")
+        return self.fit_fn(self, [Replica(scheme, state, seed)], epochs, (), stage=stage,
+                           selection="last")[0]
 
     def outputs(self, model: torch.nn.Module, split: str = "train") -> torch.Tensor:
         """The model's outputs (logits, or predictions) on a whole split, no gradient."""
@@ -151,14 +162,12 @@ def selection_score(selection: str, rows: list[dict], group_names: list[str]) ->
     -inf when the validation rows lack the metric; 0 for "last".
 
     Example:
-        >>> rows = [{"split": "val", "group": g, "metric": "accuracy", "value": v}
-        ...         for g, v in (("all", 0.9), ("a", 0.95), ("b", 0.6))]
+        >>> rows = [{"split": "val", "level": lv, "group": g, "metric": "accuracy", "value": v}
+        ...         for lv, g, v in (("all", "all", 0.9), ("group", "a", 0.95),
+        ...                          ("group", "b", 0.6), ("class", "0", 0.5))]
         >>> selection_score("best_val_worst_group_accuracy", rows, ["a", "b"])
         0.6
     """
-    from .config import SELECTION_RULES
-    from .metrics.catalog import higher_is_better
-
     if selection not in SELECTION_RULES:
         return 0.0
     metric, over = SELECTION_RULES[selection]
@@ -168,7 +177,7 @@ def selection_score(selection: str, rows: list[dict], group_names: list[str]) ->
     sign = 1.0 if higher_is_better(metric) else -1.0
     if over == "worst":
         values = [sign * r["value"] for r in val
-                  if r["group"] in group_names and r["metric"] == metric]
+                  if r["level"] == "group" and r["metric"] == metric]
         return min(values) if values else -math.inf
     return next((sign * r["value"] for r in val if r["group"] == "all" and r["metric"] == metric),
                 -math.inf)

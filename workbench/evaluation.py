@@ -3,7 +3,8 @@
 ``evaluate`` runs the model over a split in chunks (no gradients) and returns the raw
 outputs plus tidy rows (overall, per group, per class) of the unweighted loss and the
 accuracy (classification), MSE (regression) or perplexity (lm: per domain = group, the
-exp of the group's mean token loss). ``final_records`` turns the selected model's val/test
+exp of the group's mean token loss); a row's ``level`` says whether it is about the whole
+split ("all"), a group or a class. ``final_records`` turns the selected model's val/test
 outputs into ``run.summary`` (via ``workbench.metrics``; computed here for lm) and the
 ``predictions`` frame the calibration views use (per-sample losses for lm).
 
@@ -85,15 +86,17 @@ def score_outputs(out: torch.Tensor, data: SplitTensors, task: str, group_names:
     rows = []
     keys = [("group", data.g, group_names)]
     if task == "classification":
-        keys.append(("class", data.y, [f"class:{c}" for c in class_names]))
+        keys.append(("class", data.y, [str(c) for c in class_names]))
     for metric, values in scores.items():
-        rows.append({"group": "all", "metric": metric, "value": float(values.mean())})
-        for _, key, names in keys:
+        rows.append({"level": "all", "group": "all", "metric": metric,
+                     "value": float(values.mean())})
+        for level, key, names in keys:
             count = torch.bincount(key, minlength=len(names)).float()
             sums = torch.zeros(len(names), device=values.device).index_add_(0, key, values)
             for name, c, s in zip(names, count.tolist(), sums.tolist()):
                 if c > 0:
-                    rows.append({"group": name, "metric": metric, "value": s / c})
+                    rows.append({"level": level, "group": name, "metric": metric,
+                                 "value": s / c})
     if task == "lm":  # sequences have equal length: the mean of sequence means is the token mean
         rows += [{**r, "metric": "perplexity", "value": math.exp(r["value"])} for r in rows]
     return out, rows

@@ -22,11 +22,7 @@ from .run import HISTORY_COLUMNS, Run
 
 def stage_history(result, data) -> pd.DataFrame:
     """A stage's per-step records plus its evaluation rows, in history columns."""
-    history = result.recorder.history(data.group_names, data.class_names)
-    if result.eval_rows:
-        history = pd.concat([history, pd.DataFrame(result.eval_rows)[HISTORY_COLUMNS]],
-                            ignore_index=True)
-    return history
+    return result.recorder.history(data.group_names, data.class_names, result.eval_rows)
 
 
 def finish_run(cfg, ctx, result, started: float) -> Run:

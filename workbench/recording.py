@@ -1,11 +1,13 @@
 """The recorder: what the app shows, captured at every step without per-sample Python work.
 
-Per step it keeps, in preallocated device tensors of shape (steps, groups) and
-(steps, classes), the batch share, mean loss and mean weight of each group and class,
-plus weight diagnostics (ESS, max/min, entropy) of the batch weights. For a tracked
+One recorder serves R >= 1 replicas trained together (a single run is R = 1): every step
+costs the same handful of tensor ops whatever R is. Per step and replica it keeps, in
+preallocated device tensors, the batch share, mean loss and mean weight of each group and
+class, plus weight diagnostics (ESS, max/min, entropy) of the batch weights. For a tracked
 subset of training samples (stratified by group, default 256) it keeps the loss and
-weight each time the sample is in a batch. Memory is O(steps x (groups + classes) +
-tracked x epochs): it never grows with N x steps.
+weight each time the sample is in a batch. Memory is O(R x (steps x (groups + classes) +
+tracked x epochs)): it never grows with N x steps. ``view(r)`` gives replica r's records
+as the tidy frames of one run.
 
 Example:
     >>> import torch
@@ -20,7 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .callbacks import Callback, StepRecord
+from .metrics.weights import diagnostics_from_sums
 from .run import HISTORY_COLUMNS, WEIGHT_COLUMNS
 
 DIAGNOSTICS = ("ess", "max_min_ratio", "entropy", "objective", "loss")
@@ -40,121 +42,177 @@ def stratified_subset(g: torch.Tensor, k: int, seed: int) -> torch.Tensor:
     return torch.as_tensor(np.sort(np.concatenate(picks)), dtype=torch.long)
 
 
-class Recorder(Callback):
-    def __init__(self, n_train: int, g: torch.Tensor, n_groups: int, n_classes: int,
-                 total_steps: int, steps_per_epoch: int, track: int, seed: int,
-                 state_keys: tuple[str, ...] = ()):
-        dev = g.device
-        self.state_keys = state_keys  # (G,) scheme-state vectors, e.g. Group DRO's q
+class Recorder:
+    """Per-step records of R replicas, each (steps, replicas, ...) in preallocated tensors.
+
+    ``seeds`` and ``state_keys`` hold one entry per replica (its tracked-sample draw and
+    its scheme's ``recorded_state``); ``y`` and ``g`` are the training split's labels and
+    groups. ``on_step`` only keeps references to the step's tensors; every ``chunk`` steps
+    (and before anything is read) ``flush`` turns them into records with one set of tensor
+    ops for the whole chunk, so recording costs a few operations per chunk, not per step.
+    """
+
+    def __init__(self, y: torch.Tensor, g: torch.Tensor, n_groups: int, n_classes: int,
+                 total_steps: int, steps_per_epoch: int, track: int, seeds: list[int],
+                 state_keys: list[tuple[str, ...]], chunk: int = 64):
+        dev, R, n_train = g.device, len(seeds), len(g)
+        self.R, self.n_groups, self.n_classes, self.spe = R, n_groups, n_classes, steps_per_epoch
+        self.y, self.g, self.chunk = y, g, chunk
+        self.state_keys = list(state_keys)  # (G,) scheme-state vectors, e.g. Group DRO's q
         # kept by reference, stacked when read: schemes return new state tensors (the
         # contract tests check that no scheme mutates its state), so no per-step copy
-        self.state_rows: list[list[torch.Tensor]] = [[] for _ in state_keys]
-        self.n_groups, self.n_classes, self.spe = n_groups, n_classes, steps_per_epoch
-        self.steps = 0
-        G = n_groups
-        # per step: count, loss sum and weight sum of every group, then of every class
-        self.stats = torch.zeros((total_steps, 3, G + n_classes), device=dev)
-        self.g_stats = self.stats[:, :, :G].transpose(0, 1)  # (3, steps, G) views
-        self.c_stats = (self.stats[:, :, G:].transpose(0, 1) if n_classes
-                        else torch.zeros((3, total_steps, 1), device=dev))
-        # per step: n, sum loss, sum w, sum w^2, sum w log w, min w, max w, objective;
-        # the diagnostics (ESS, max/min, entropy) are formed from these sums when read
-        self.raw = torch.zeros((total_steps, 8), device=dev)
-        self._diag: torch.Tensor | None = None  # set directly by BatchedRecorder
-        self.tracked = stratified_subset(g, min(track, n_train), seed).to(dev)
-        self.slot = torch.full((n_train,), -1, dtype=torch.long, device=dev)
-        self.slot[self.tracked] = torch.arange(len(self.tracked), device=dev)
-        self.sample_rows: list[torch.Tensor] = []
+        self.state_rows = [[[] for _ in keys] for keys in self.state_keys]
+        self.steps = [0] * R
+        self.K = n_groups + n_classes
+        # per step and replica: count, loss sum and weight sum of every group, then class
+        self.stats = torch.zeros((total_steps, 3, R, self.K), device=dev)
+        # per step and replica: n, sum loss, sum w, sum w^2, sum w log w, min w, max w,
+        # objective; the diagnostics (ESS, max/min, entropy) are formed from these when read
+        self.raw = torch.zeros((total_steps, R, 8), device=dev)
+        self.tracked = [stratified_subset(g, min(track, n_train), s).to(dev) for s in seeds]
+        self.slot = torch.full((R, n_train), -1, dtype=torch.long, device=dev)
+        for r, picks in enumerate(self.tracked):
+            self.slot[r, picks] = torch.arange(len(picks), device=dev)
+        self.replica_of = torch.arange(R, device=dev)
+        self.sample_rows: list[torch.Tensor] = []  # (5, k): replica, step, slot, loss, weight
+        self.pending: list[tuple] = []  # (step, idx, losses, w, objectives, alive) to flush
+        self._rows: torch.Tensor | None = None
 
-    def on_step(self, rec: StepRecord) -> None:
-        # about two dozen whole-batch ops: this runs every step of every run
-        t, losses, w = rec.step, rec.losses, rec.weights
-        m = torch.stack([torch.ones_like(losses), losses, w, w * w, torch.special.xlogy(w, w)])
+    def on_step(self, t: int, idx: torch.Tensor, losses: torch.Tensor, w: torch.Tensor,
+                objectives: torch.Tensor, states: list[dict], alive: list[int]) -> None:
+        """Step t: (R, B) positions, losses and weights, (R,) objectives (detached; kept by
+        reference: the engine makes fresh tensors every step). Only ``alive`` replicas count."""
+        self.pending.append((t, idx, losses, w, objectives, alive))
+        for r in alive:
+            for rows, k in zip(self.state_rows[r], self.state_keys[r]):
+                rows.append(states[r][k])
+            self.steps[r] = t + 1
+        if len(self.pending) >= self.chunk:
+            self.flush()
+
+    def flush(self) -> None:
+        """Record the pending steps: steps of equal batch width are processed together."""
+        by_width: dict[int, list[tuple]] = {}
+        for p in self.pending:
+            by_width.setdefault(p[1].shape[1], []).append(p)
+        self.pending = []
+        for group in by_width.values():
+            self._record(group)
+
+    def _record(self, group: list[tuple]) -> None:
+        dev, R, K, G = self.stats.device, self.R, self.K, self.n_groups
+        t = torch.tensor([p[0] for p in group], device=dev)
+        idx = torch.stack([p[1] for p in group])  # (k, R, B)
+        losses, w = torch.stack([p[2] for p in group]), torch.stack([p[3] for p in group])
+        base = ((t * 3)[:, None] * R + self.replica_of) * K  # (k, R): (step, count, replica)
+        keys = self.g[idx] + base[:, :, None]
         if self.n_classes:
-            keys = torch.cat([rec.g.long(), rec.y.long() + self.n_groups])
-            self.stats[t].index_add_(1, keys, m[:3].repeat(1, 2))
+            keys = torch.cat([keys, self.y[idx] + (base + G)[:, :, None]], 2)
+            values = torch.stack([torch.ones_like(losses), losses, w]).repeat(1, 1, 1, 2)
         else:
-            self.stats[t].index_add_(1, rec.g.long(), m[:3])
-        self.raw[t] = torch.cat([m.sum(1), torch.stack(torch.aminmax(w)),
-                                 rec.objective.detach().reshape(1)]).to(self.raw.dtype)
-        for rows, k in zip(self.state_rows, self.state_keys):
-            rows.append(rec.state[k])
-        if self.tracked.numel():
-            slots = self.slot[rec.idx]
-            rows = torch.stack([torch.full_like(losses, t), slots.to(losses.dtype),
-                                losses, w])[:, slots >= 0]
-            self.sample_rows.append(rows)
-        self.steps = t + 1
+            values = torch.stack([torch.ones_like(losses), losses, w])
+        channel = (torch.arange(3, device=dev) * (R * K))[:, None, None, None]
+        self.stats.view(-1).index_add_(0, (keys + channel).reshape(-1), values.reshape(-1))
+        m = torch.stack([losses, w, w * w, torch.special.xlogy(w, w)]).sum(3)  # (4, k, R)
+        lo, hi = torch.aminmax(w, dim=2)
+        objectives = torch.stack([p[4] for p in group]).to(m.dtype)
+        self.raw[t] = torch.stack([torch.full_like(lo, w.shape[2]), *m, lo, hi, objectives],
+                                  2).to(self.raw.dtype)
+        slots = self.slot[self.replica_of[:, None], idx]  # (k, R, B)
+        hit = slots >= 0
+        dead = [(j, r) for j, p in enumerate(group) if len(p[5]) < R
+                for r in range(R) if r not in p[5]]
+        if dead:
+            hit[tuple(torch.tensor(dead, device=dev).t())] = False
+        rows = torch.stack([self.replica_of[None, :, None].expand_as(losses).to(losses.dtype),
+                            t[:, None, None].expand_as(losses).to(losses.dtype),
+                            slots.to(losses.dtype), losses, w])
+        self.sample_rows.append(rows[:, hit])
+        self._rows = None
+
+    def rows_of(self, r: int) -> torch.Tensor:
+        """(4, k) tracked-sample rows of replica r: step, slot, loss, weight (in step order)."""
+        if self.pending:
+            self.flush()
+        if self._rows is None:
+            rows = torch.cat(self.sample_rows, 1) if self.sample_rows else torch.zeros((5, 0))
+            self._rows = rows[:, torch.argsort(rows[1], stable=True)]  # step order
+        return self._rows[1:, self._rows[0] == r]
+
+    def view(self, r: int) -> ReplicaRecords:
+        """Replica r's records, read as one run's frames."""
+        if self.pending:
+            self.flush()
+        return ReplicaRecords(self, r)
+
+
+class ReplicaRecords:
+    """One replica's records in a ``Recorder``: the frames of one run (views, no copies)."""
+
+    def __init__(self, recorder: Recorder, r: int):
+        self.recorder, self.r = recorder, r
+        self.spe, self.steps = recorder.spe, recorder.steps[r]
+        self.tracked = recorder.tracked[r]
+        self.state_keys = recorder.state_keys[r]
 
     @property
     def diag(self) -> torch.Tensor:
-        """(steps, 5): ESS, max/min ratio, entropy, objective and mean loss of each step.
-
-        Same definitions as ``metrics.weight_diagnostics`` (Kish ESS as a fraction of the
-        batch; entropy of p = w / sum w, here log(sum w) - sum(w log w) / sum w).
-        """
-        if self._diag is not None:
-            return self._diag
-        n, loss_sum, s1, s2, wlogw, lo, hi, objective = self.raw.unbind(1)
-        ratio = torch.where(lo > 0, hi / torch.where(lo > 0, lo, torch.ones_like(lo)),
-                            torch.full_like(hi, float("inf")))
-        entropy = (torch.log(s1) - wlogw / s1).clamp_min(0.0)
-        return torch.stack([s1 * s1 / s2 / n, ratio, entropy, objective, loss_sum / n], 1)
-
-    @diag.setter
-    def diag(self, value: torch.Tensor) -> None:
-        self._diag = value
+        """(steps, 5): ESS, max/min ratio, entropy, objective and mean loss of each step
+        (``metrics.weights.diagnostics_from_sums``: the formulas of ``weight_diagnostics``)."""
+        raw = self.recorder.raw[:self.steps, self.r]
+        d = diagnostics_from_sums(raw[:, [0, 2, 3, 4, 5, 6]])
+        return torch.stack([d["ess"], d["max_min_ratio"], d["entropy"], raw[:, 7],
+                            raw[:, 1] / raw[:, 0]], 1)
 
     @property
     def state_log(self) -> torch.Tensor:
         """(keys, steps, groups): the recorded scheme-state vectors, float32 on the CPU."""
-        if not self.state_rows or not self.state_rows[0]:
-            return torch.zeros((len(self.state_keys), 0, self.n_groups))
-        return torch.stack([torch.stack(rows) for rows in self.state_rows]).detach().float().cpu()
+        rows = self.recorder.state_rows[self.r]
+        if not rows or not rows[0]:
+            return torch.zeros((len(self.state_keys), 0, self.recorder.n_groups))
+        return torch.stack([torch.stack(k) for k in rows]).detach().float().cpu()
 
     # ---- tidy frames ------------------------------------------------------------
-    def history(self, group_names: list[str], class_names: list[str]) -> pd.DataFrame:
-        """Tidy per-step records; the columns are gathered as arrays and framed once."""
-        T, parts = self.steps, []
+    def history(self, group_names: list[str], class_names: list[str],
+                eval_rows: list[dict] = ()) -> pd.DataFrame:
+        """Tidy per-step records, then ``eval_rows`` (dicts with the history columns); the
+        columns are gathered as arrays and framed once."""
+        T, G, parts = self.steps, self.recorder.n_groups, []
         steps = np.arange(T)
-        parts += self._tidy(self.g_stats[:, :T], group_names, steps)
+        stats = self.recorder.stats[:T, :, self.r].transpose(0, 1)  # (3, T, G + C)
+        parts += _tidy(stats[:, :, :G], group_names, steps, "group")
         if class_names:
-            parts += self._tidy(self.c_stats[:, :T], [f"class:{c}" for c in class_names], steps)
+            parts += _tidy(stats[:, :, G:], [str(c) for c in class_names], steps, "class")
+        log = self.state_log
         for j, key in enumerate(self.state_keys):
-            log = self.state_log[j, :T].cpu().numpy()
-            parts.append((np.repeat(steps, log.shape[1]),
+            values = log[j, :T].numpy()
+            parts.append((np.repeat(steps, values.shape[1]),
                           np.tile(np.asarray(group_names, dtype=object), T), key,
-                          log.reshape(-1)))
-        diag = self.diag[:T].cpu().numpy()
-        parts += [(steps, np.full(T, "all", dtype=object), name, diag[:, j])
+                          values.reshape(-1), "group"))
+        diag = self.diag.cpu().numpy()
+        parts += [(steps, np.full(T, "all", dtype=object), name, diag[:, j], "all")
                   for j, name in enumerate(DIAGNOSTICS)]
         step = np.concatenate([p[0] for p in parts])
-        out = pd.DataFrame({
-            "step": step, "epoch": step // self.spe, "split": "train_batch",
-            "group": np.concatenate([p[1] for p in parts]),
-            "metric": np.concatenate([np.full(len(p[0]), p[2], dtype=object) for p in parts]),
-            "value": np.concatenate([np.asarray(p[3], dtype=np.float64) for p in parts])})
-        return out[HISTORY_COLUMNS]
-
-    @staticmethod
-    def _tidy(stats: torch.Tensor, names: list[str], steps: np.ndarray) -> list[tuple]:
-        """(steps, names, metric, values) of share, mean loss and mean weight per key."""
-        count, loss_sum, w_sum = stats.cpu().numpy()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            values = {"share": count / np.maximum(count.sum(1, keepdims=True), 1),
-                      "loss": loss_sum / count, "weight": w_sum / count}
-        names_arr, parts = np.asarray(names, dtype=object), []
-        for metric, arr in values.items():
-            present = count > 0 if metric != "share" else np.ones_like(count, bool)
-            t_idx, k_idx = np.nonzero(present)
-            parts.append((steps[t_idx], names_arr[k_idx], metric, arr[t_idx, k_idx]))
-        return parts
+        n = len(step)
+        cols = {"step": step, "epoch": step // self.spe,
+                "split": np.full(n, "train_batch", dtype=object),
+                "level": np.concatenate([np.full(len(p[0]), p[4], dtype=object)
+                                         for p in parts]),
+                "group": np.concatenate([p[1] for p in parts]),
+                "metric": np.concatenate([np.full(len(p[0]), p[2], dtype=object)
+                                          for p in parts]),
+                "value": np.concatenate([np.asarray(p[3], dtype=np.float64) for p in parts])}
+        if eval_rows:
+            for c, values in cols.items():
+                extra = np.array([r[c] for r in eval_rows], dtype=values.dtype)
+                cols[c] = np.concatenate([values, extra])
+        return pd.DataFrame(cols, columns=HISTORY_COLUMNS)
 
     def weights(self, ids: torch.Tensor, y: torch.Tensor, g: torch.Tensor,
                 noisy: torch.Tensor, group_names: list[str]) -> pd.DataFrame:
-        if not self.sample_rows:
+        rows = self.recorder.rows_of(self.r).cpu().numpy()
+        if not rows.shape[1]:
             return pd.DataFrame(columns=WEIGHT_COLUMNS)
-        rows = torch.cat(self.sample_rows, dim=1).cpu().numpy()
         pos = self.tracked.cpu().numpy()[rows[1].astype(np.int64)]
         label = y.cpu().numpy()[pos]
         return pd.DataFrame({
@@ -163,3 +221,17 @@ class Recorder(Callback):
             "label": label, "group": np.asarray(group_names)[g.cpu().numpy()[pos]],
             "noisy": noisy.cpu().numpy()[pos], "loss": rows[2], "weight": rows[3],
         })[WEIGHT_COLUMNS]
+
+
+def _tidy(stats: torch.Tensor, names: list[str], steps: np.ndarray, level: str) -> list[tuple]:
+    """(steps, names, metric, values, level) of share, mean loss and mean weight per key."""
+    count, loss_sum, w_sum = stats.cpu().numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = {"share": count / np.maximum(count.sum(1, keepdims=True), 1),
+                  "loss": loss_sum / count, "weight": w_sum / count}
+    names_arr, parts = np.asarray(names, dtype=object), []
+    for metric, arr in values.items():
+        present = count > 0 if metric != "share" else np.ones_like(count, bool)
+        t_idx, k_idx = np.nonzero(present)
+        parts.append((steps[t_idx], names_arr[k_idx], metric, arr[t_idx, k_idx], level))
+    return parts

@@ -1,7 +1,8 @@
 """``Run``: the record of one training run, and ``RunStatus``.
 
 A run holds the config, the final ``summary`` (test metrics, plain floats), the tidy
-``history`` (step, epoch, split, group, metric, value), the tracked-sample ``weights``
+``history`` (step, epoch, split, level, group, metric, value; ``level`` says whether
+``group`` names a group, a class or "all"), the tracked-sample ``weights``
 (step, epoch, sample_id, label, group, noisy, loss, weight), and the val/test ``predictions``
 the calibration views need. ``info`` carries counts, names and timings.
 
@@ -16,11 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 STATUSES = ("running", "done", "diverged", "cancelled", "failed")
 
-HISTORY_COLUMNS = ["step", "epoch", "split", "group", "metric", "value"]
+HISTORY_COLUMNS = ["step", "epoch", "split", "level", "group", "metric", "value"]
+LEVELS = ("all", "group", "class")  # a history row is about the whole split, a group or a class
 WEIGHT_COLUMNS = ["step", "epoch", "sample_id", "label", "group", "noisy", "loss", "weight"]
 
 
@@ -50,10 +53,14 @@ class Run:
     def label(self) -> str:
         return self.config.label if self.config is not None else ""
 
-    def curve(self, metric: str, split: str = "test", group: str = "all") -> pd.DataFrame:
-        """One metric over steps: the rows of ``history`` for (split, group, metric)."""
+    def curve(self, metric: str, split: str = "test", group: str = "all",
+              level: str | None = None) -> pd.DataFrame:
+        """One metric over steps: the rows of ``history`` for (split, group, metric);
+        ``level`` "group" (default, "all" for group "all") or "class"."""
         h = self.history
-        sel = (h["metric"] == metric) & (h["split"] == split) & (h["group"] == group)
+        level = level or ("all" if group == "all" else "group")
+        sel = ((h["metric"] == metric) & (h["split"] == split) & (h["group"] == group)
+               & (h["level"] == level))
         return h.loc[sel, ["step", "epoch", "value"]].reset_index(drop=True)
 
     def __repr__(self) -> str:
@@ -61,3 +68,24 @@ class Run:
         shown = ", ".join(f"{k}={self.summary[k]:.4f}" for k in keys if k in self.summary)
         seed = getattr(self.config, "seed", "?")
         return f"Run({self.label}, seed={seed}, {self.status}, {shown})"
+
+
+def with_level(history: pd.DataFrame) -> pd.DataFrame:
+    """A history frame in the current columns: frames stored before the ``level`` column
+    marked class rows with a "class:" prefix in ``group``; here they get ``level``.
+
+    Example:
+        >>> old = pd.DataFrame({"step": 0, "epoch": 0, "split": "val", "metric": "loss",
+        ...                     "group": ["all", "even", "class:3"], "value": 1.0})
+        >>> with_level(old)[["level", "group"]].values.tolist()
+        [['all', 'all'], ['group', 'even'], ['class', '3']]
+    """
+    if "level" in history.columns or "group" not in history.columns:
+        return history
+    grp = history["group"].astype(str)
+    is_class = grp.str.startswith("class:")
+    out = history.assign(level=np.where(is_class, "class", np.where(grp == "all", "all",
+                                                                   "group")),
+                         group=np.where(is_class, grp.str.slice(6), grp))
+    return out[[c for c in ["stage", *HISTORY_COLUMNS] if c in out.columns]
+               + [c for c in out.columns if c not in HISTORY_COLUMNS and c != "stage"]]

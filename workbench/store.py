@@ -50,6 +50,7 @@ import pandas as pd
 from . import store_io
 from .compare import Comparison
 from .config import RunConfig
+from .engine import train_many
 from .registry import check
 from .run import Run
 
@@ -243,9 +244,7 @@ class RunStore:
     def train_many(self, cfgs: list[RunConfig], force: bool = False, callbacks=(),
                    batched: bool = True) -> list[Run]:
         """``train`` for several configs: stored ones are loaded, the others trained together
-        (batched replicas where compatible, ``workbench.batched.train_many``) and saved."""
-        from .batched import train_many
-
+        (batched replicas where compatible, ``workbench.engine.train_many``) and saved."""
         cfgs = [c.validate() for c in cfgs]  # a bad config raises before any row is written
         runs = [None if force else self.get(c) for c in cfgs]
         todo = [i for i, r in enumerate(runs) if r is None]

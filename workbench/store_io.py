@@ -50,6 +50,8 @@ import pandas as pd
 # at import, not after training
 import pyarrow  # noqa: F401
 
+from .run import with_level
+
 CRASH_ENV = "WORKBENCH_STORE_TEST_CRASH"
 TMP_MAX_AGE_S = 3600.0
 META = "meta.json"
@@ -222,6 +224,8 @@ def read_run_dir(path: Path) -> tuple[dict, dict[str, pd.DataFrame]]:
             continue
         try:
             frames[name] = decode_frame(pd.read_parquet(path / spec["file"]), spec)
+            if name in ("history", "stages"):  # stored before the ``level`` column
+                frames[name] = with_level(frames[name])
         except Exception as err:  # missing file, truncated Parquet, bad JSON cell
             raise BrokenEntry(f"cannot read frame {name!r} of {path}: {err}") from err
     return meta, frames

@@ -118,7 +118,7 @@ class Sweep:
 def sweep(base_config: RunConfig, grid: dict | None = None, seeds: Any = (0,),
           backend: str = "local", store: Any = None, force: bool = False,
           workers: int | str | None = None, address: str | None = None,
-          progress: bool = False) -> Sweep:
+          progress: bool = False, callbacks: list | tuple = ()) -> Sweep:
     """Train ``base_config`` over ``grid`` x ``seeds`` into the run store; a ``Sweep``.
 
     ``grid``: dotted path -> list of values (``workbench.sweep_grid``); ``seeds``: training
@@ -132,6 +132,11 @@ def sweep(base_config: RunConfig, grid: dict | None = None, seeds: Any = (0,),
     ``store``: a ``RunStore`` (default ``RunStore()``) whose root every worker sees; runs
     already stored are loaded, not trained, unless ``force``. ``progress``: a tqdm bar
     over finished batches. ``Sweep.info`` says what was trained and loaded.
+
+    ``callbacks`` (``workbench.Callback``) see every run the sweep trains, with the same
+    events as ``wb.train`` and ``wb.compare``. With ``workers=1`` they run in this process;
+    in a process pool or on Ray each worker calls its own pickled copy (events do not come
+    back to the objects here: write to a file or a tracker from the callback instead).
     """
     from .store import RunStore
 
@@ -145,7 +150,8 @@ def sweep(base_config: RunConfig, grid: dict | None = None, seeds: Any = (0,),
     todo = [c for c, r in zip(configs, runs) if r is None]
     batches = make_batches(todo)
     info = run_batches(batches, str(store.root), store._code_version, backend=backend,
-                       workers=workers, address=address, force=force, progress=progress)
+                       workers=workers, address=address, force=force, progress=progress,
+                       callbacks=callbacks)
     check_versions(info, store.code_version)
     fresh = {_ident(c): k for b, keys in zip(batches, info["keys"]) for c, k in zip(b, keys)}
     runs = [r if r is not None else store.load(fresh[_ident(c)]) for c, r in zip(configs, runs)]

@@ -1,7 +1,7 @@
 """Where a sweep's batches train: this process, a local process pool, or a Ray cluster.
 
-A batch is a list of configs that ``batched.compatibility_key`` says can share one batched
-pass (at most ``MAX_REPLICAS``; a config that cannot be a replica is a batch of its own).
+A batch is a list of configs that ``batched.plan_batches`` says can share one training
+loop (at most ``MAX_REPLICAS``; a config that cannot be a replica is a batch of its own).
 Every backend runs :func:`train_batch` on each batch: it opens ``RunStore(root)``, calls
 ``store.train_many`` (stored runs are loaded, the others trained and saved) and returns
 the store keys; the caller loads the runs from the store, which is cheap. So results land
@@ -42,32 +42,26 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 
-from .batched import compatibility_key, why_not_batchable
+from .batched import MAX_REPLICAS, plan_batches
 from .config import RunConfig
 from .registry import check
 
 BACKENDS = ("local", "ray")
-MAX_REPLICAS = 32
 RAY_HINT = "backend='ray' needs Ray: pip install 'workbench[ray]'"
 
 
 def make_batches(configs: list[RunConfig]) -> list[list[RunConfig]]:
-    """Compatible configs together (in order of first appearance), chunks of MAX_REPLICAS."""
-    groups: dict[str, list[RunConfig]] = {}
-    alone = []
-    for c in configs:
-        if why_not_batchable(c):
-            alone.append([c])
-        else:
-            groups.setdefault(compatibility_key(c), []).append(c)
-    chunks = [g[i:i + MAX_REPLICAS] for g in groups.values() for i in range(0, len(g),
-                                                                            MAX_REPLICAS)]
-    return chunks + alone
+    """The configs of each batch of ``batched.plan_batches`` (chunks of MAX_REPLICAS)."""
+    return [[configs[i] for i in batch] for batch in plan_batches(configs, MAX_REPLICAS)]
 
 
 def train_batch(root: str, code_version: str | None, configs: list[dict], force: bool = False,
-                threads: int | None = None) -> tuple[list[str], str]:
-    """Train (or load) one batch into the store at ``root``; (store keys, code version)."""
+                threads: int | None = None, callbacks: list | tuple = ()
+                ) -> tuple[list[str], str]:
+    """Train (or load) one batch into the store at ``root``; (store keys, code version).
+
+    ``callbacks`` see every run this batch trains (``engine.train_many``); in a worker
+    process they are the worker's own copies (pickled with the job)."""
     from .store import RunStore
 
     if threads:
@@ -75,7 +69,8 @@ def train_batch(root: str, code_version: str | None, configs: list[dict], force:
 
         torch.set_num_threads(threads)
     store = RunStore(root, code_version=code_version)
-    runs = store.train_many([RunConfig.from_dict(d) for d in configs], force=force)
+    runs = store.train_many([RunConfig.from_dict(d) for d in configs], force=force,
+                            callbacks=callbacks)
     return [r.key for r in runs], store.code_version
 
 
@@ -87,7 +82,8 @@ def _set_threads() -> None:
 
 def run_batches(batches: list[list[RunConfig]], root: str, code_version: str | None,
                 backend: str = "local", workers: int | None = None, address: str | None = None,
-                force: bool = False, progress: bool = False) -> dict:
+                force: bool = False, progress: bool = False, callbacks: list | tuple = ()
+                ) -> dict:
     """Train every batch with ``backend``; ``{"keys": [...] per batch, ...}`` (in order)."""
     check(backend in BACKENDS, f"unknown backend {backend!r}; valid backends: "
                                f"{', '.join(BACKENDS)}")
@@ -107,12 +103,13 @@ def run_batches(batches: list[list[RunConfig]], root: str, code_version: str | N
     started = time.perf_counter()
     try:
         if backend == "ray":
-            _run_ray(jobs, root, code_version, force, workers, address, info, bar)
+            _run_ray(jobs, root, code_version, force, workers, address, info, bar, callbacks)
         elif workers == 1:
-            _gather(((i, lambda job=job: train_batch(root, code_version, job, force))
+            _gather(((i, lambda job=job: train_batch(root, code_version, job, force,
+                                                     callbacks=callbacks))
                      for i, job in enumerate(jobs)), info, bar, n)
         else:
-            _run_pool(jobs, root, code_version, force, workers, info, bar)
+            _run_pool(jobs, root, code_version, force, workers, info, bar, callbacks)
     finally:
         if bar is not None:
             bar.close()
@@ -154,17 +151,17 @@ def _gather(finished: Iterator[tuple[int, Callable]], info: dict, bar, n: int) -
                            f"stored); first error: {errors[0]}") from errors[0]
 
 
-def _run_pool(jobs, root, code_version, force, workers, info, bar) -> None:
+def _run_pool(jobs, root, code_version, force, workers, info, bar, callbacks) -> None:
     ctx = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                 initializer=_set_threads) as pool:
-        futures = {pool.submit(train_batch, root, code_version, job, force, 1): i
+        futures = {pool.submit(train_batch, root, code_version, job, force, 1, callbacks): i
                    for i, job in enumerate(jobs)}
         _gather(((futures[f], f.result) for f in cf.as_completed(futures)), info, bar,
                 len(jobs))
 
 
-def _run_ray(jobs, root, code_version, force, workers, address, info, bar) -> None:
+def _run_ray(jobs, root, code_version, force, workers, address, info, bar, callbacks) -> None:
     try:
         import ray
     except ImportError:
@@ -177,7 +174,8 @@ def _run_ray(jobs, root, code_version, force, workers, address, info, bar) -> No
         ray.init(include_dashboard=False, logging_level="WARNING", **kw)
     try:
         task = ray.remote(num_cpus=1)(train_batch)
-        refs = {task.remote(root, code_version, job, force, 1): i for i, job in enumerate(jobs)}
+        refs = {task.remote(root, code_version, job, force, 1, callbacks): i
+                for i, job in enumerate(jobs)}
 
         def finished():
             pending = list(refs)

@@ -47,9 +47,7 @@ def show(results, experiment) -> None:
 def _worst(history: pd.DataFrame, split: str, metric: str, level: str) -> None:
     """A line per scheme naming the worst group at the last evaluation (mean over seeds)."""
     h = history[(history["split"] == split) & (history["metric"] == metric)]
-    grp = h["group"].astype(str)
-    h = h[grp.str.startswith("class:")] if level == "class" else \
-        h[~grp.str.startswith("class:") & (grp != "all")]
+    h = h[h["level"] == level]
     if h.empty:
         return
     last = h[h["step"] == h.groupby("scheme")["step"].transform("max")]

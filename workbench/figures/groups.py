@@ -49,8 +49,8 @@ def group_curves(history: pd.DataFrame, split: str = "test", metric: str = "accu
     thick line and an annotation; a metric without a direction (share, weight) has none.
     ``split`` is "train", "val" or "test" (x = epoch) or "train_batch" (x = step: with
     ``metric="loss"`` the per-group training batch loss, the signal loss-based schemes react
-    to). ``level`` is "group", "class" (the "class:" rows) or "all". Regression histories
-    have "mse" instead of "accuracy".
+    to). ``level`` is "group", "class" or "all" (the history's ``level`` column).
+    Regression histories have "mse" instead of "accuracy".
 
     Example:
         >>> import workbench as wb

@@ -46,7 +46,7 @@ NO_DATA = "no data"
 
 
 def natural_key(text: object) -> tuple:
-    """Sort key that puts "class:2" before "class:10"."""
+    """Sort key that puts "2" before "10" and "g2" before "g10"."""
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(text)))
 
 
@@ -107,14 +107,8 @@ def group_colors(names: Iterable[object]) -> dict[str, str]:
 
 
 def level_rows(history: pd.DataFrame, level: str) -> pd.DataFrame:
-    """History rows of one level: "group" (group names), "class" ("class:" rows) or "all"."""
-    grp = history["group"].astype(str)
-    is_class = grp.str.startswith("class:")
-    if level == "class":
-        return history[is_class]
-    if level == "all":
-        return history[grp == "all"]
-    return history[~is_class & (grp != "all")]
+    """History rows of one level: "group", "class" or "all" (the ``level`` column)."""
+    return history[history["level"] == level]
 
 
 def with_alpha(color: str, alpha: float) -> str:

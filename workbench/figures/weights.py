@@ -119,7 +119,7 @@ def group_weight_over_steps(history: pd.DataFrame, level: str = "group",
 
     Why: inverse-frequency keeps the rare group's weight high and flat, Group DRO's grows
     while its loss stays high, loss-based schemes move it as the group is learned. Mean over
-    seeds, band = min-max; facet per scheme. ``level="class"`` uses the "class:" rows;
+    seeds, band = min-max; facet per scheme. ``level="class"`` uses the class rows;
     ``metric="share"`` shows the batch composition (what sampling schemes change).
 
     Example:

@@ -112,7 +112,8 @@ def _bin_index(conf: np.ndarray, n_bins: int, binning: str) -> np.ndarray:
     return np.searchsorted(edges[1:-1], conf, side="right")
 
 
-def _bins(conf, hit, n_bins, binning) -> pd.DataFrame:
+def _bin_arrays(conf, hit, n_bins, binning) -> dict[str, np.ndarray]:
+    """The columns of ``_bins`` as arrays (ECE and MCE reduce them without a frame)."""
     idx = _bin_index(conf, n_bins, binning)
     count = np.bincount(idx, minlength=n_bins)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -125,15 +126,19 @@ def _bins(conf, hit, n_bins, binning) -> pd.DataFrame:
         lo, hi = np.full(n_bins, np.nan), np.full(n_bins, np.nan)
         np.fmin.at(lo, idx, conf)
         np.fmax.at(hi, idx, conf)
-    return pd.DataFrame({"bin": np.arange(n_bins), "lo": lo, "hi": hi, "count": count,
-                         "confidence": mean_conf, "accuracy": mean_acc,
-                         "gap": mean_conf - mean_acc})
+    return {"bin": np.arange(n_bins), "lo": lo, "hi": hi, "count": count,
+            "confidence": mean_conf, "accuracy": mean_acc, "gap": mean_conf - mean_acc}
 
 
-def _reduce(frame: pd.DataFrame, norm: str) -> float:
-    full = frame[frame["count"] > 0]
-    w = full["count"].to_numpy() / full["count"].sum()
-    gap = np.abs(full["gap"].to_numpy())
+def _bins(conf, hit, n_bins, binning) -> pd.DataFrame:
+    return pd.DataFrame(_bin_arrays(conf, hit, n_bins, binning))
+
+
+def _reduce(bins: dict[str, np.ndarray], norm: str) -> float:
+    full = bins["count"] > 0
+    count = bins["count"][full]
+    w = count / count.sum()
+    gap = np.abs(bins["gap"][full])
     if norm == "l1":
         return float(np.sum(w * gap))
     if norm == "l2":
@@ -169,7 +174,7 @@ def expected_calibration_error(probs, labels, n_bins: int = 15, norm: str = "l1"
     """
     n_bins = _check_options(n_bins, norm, binning)
     conf, hit = _conf_hit(*_prepare(probs, labels))
-    return _reduce(_bins(conf, hit, n_bins, binning), norm)
+    return _reduce(_bin_arrays(conf, hit, n_bins, binning), norm)
 
 
 def maximum_calibration_error(probs, labels, n_bins: int = 15, binning: str = "uniform") -> float:
@@ -186,8 +191,8 @@ def classwise_ece(probs, labels, n_bins: int = 15, norm: str = "l1",
     """
     n_bins = _check_options(n_bins, norm, binning)
     p, y, _ = _prepare(probs, labels)
-    return float(np.mean([_reduce(_bins(p[:, c], (y == c).astype(np.float64), n_bins, binning),
-                                  norm) for c in range(p.shape[1])]))
+    return float(np.mean([_reduce(_bin_arrays(p[:, c], (y == c).astype(np.float64), n_bins,
+                                              binning), norm) for c in range(p.shape[1])]))
 
 
 def brier_score(probs, labels) -> float:

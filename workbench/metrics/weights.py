@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["effective_sample_size", "max_min_ratio", "weight_diagnostics", "weight_entropy"]
+__all__ = ["diagnostics_from_sums", "effective_sample_size", "max_min_ratio",
+           "weight_diagnostics", "weight_entropy", "weight_sums"]
 
 
 def _as_tensor(w) -> torch.Tensor:
@@ -39,6 +40,32 @@ def _as_tensor(w) -> torch.Tensor:
     return w
 
 
+def weight_sums(w: torch.Tensor) -> torch.Tensor:
+    """(..., 6) sums along the last axis: n, sum w, sum w^2, sum w log w, min w, max w.
+
+    What ``diagnostics_from_sums`` needs; the training recorder keeps these per step and
+    replica (one reduction per step) and forms the diagnostics only when read.
+    """
+    lo, hi = torch.aminmax(w, dim=-1)
+    n = torch.full_like(lo, w.shape[-1])
+    return torch.stack([n, w.sum(-1), (w * w).sum(-1), torch.special.xlogy(w, w).sum(-1),
+                        lo, hi], -1)
+
+
+def diagnostics_from_sums(sums: torch.Tensor) -> dict[str, torch.Tensor]:
+    """ESS, max/min ratio and entropy from ``weight_sums`` (any leading shape).
+
+    The one place these formulas live (the recorder and the functions here use it):
+    Kish ESS (sum w)^2 / (n sum w^2); max/min, +inf when the smallest weight is 0; entropy
+    of p = w / sum w, written log(sum w) - sum(w log w) / sum w (= -sum p log p), at least 0.
+    """
+    n, s1, s2, wlogw, lo, hi = sums.unbind(-1)
+    ratio = torch.where(lo > 0, hi / torch.where(lo > 0, lo, torch.ones_like(lo)),
+                        torch.full_like(hi, float("inf")))
+    entropy = (torch.log(s1) - wlogw / s1).clamp_min(0.0)
+    return {"ess": s1 * s1 / s2 / n, "max_min_ratio": ratio, "entropy": entropy}
+
+
 def effective_sample_size(w) -> torch.Tensor:
     """Kish ESS as a fraction of n: (sum w)^2 / (n sum w^2), in (0, 1].
 
@@ -48,8 +75,7 @@ def effective_sample_size(w) -> torch.Tensor:
         >>> float(effective_sample_size(torch.tensor([1.0, 0.0, 0.0, 0.0])))
         0.25
     """
-    w = _as_tensor(w)
-    return w.sum() ** 2 / (w * w).sum() / w.shape[0]
+    return weight_diagnostics(w)["ess"]
 
 
 def max_min_ratio(w) -> torch.Tensor:
@@ -59,10 +85,7 @@ def max_min_ratio(w) -> torch.Tensor:
         >>> float(max_min_ratio(torch.tensor([0.5, 2.0])))
         4.0
     """
-    w = _as_tensor(w)
-    lo, hi = w.min(), w.max()
-    inf = torch.full_like(hi, float("inf"))
-    return torch.where(lo > 0, hi / torch.where(lo > 0, lo, torch.ones_like(lo)), inf)
+    return weight_diagnostics(w)["max_min_ratio"]
 
 
 def weight_entropy(w) -> torch.Tensor:
@@ -72,13 +95,9 @@ def weight_entropy(w) -> torch.Tensor:
         >>> float(weight_entropy(torch.tensor([0.0, 3.0])))
         0.0
     """
-    w = _as_tensor(w)
-    p = w / w.sum()
-    return 0.0 - torch.special.xlogy(p, p).sum()  # "0.0 -": no -0.0 at a one-hot vector
+    return weight_diagnostics(w)["entropy"]
 
 
 def weight_diagnostics(w) -> dict[str, torch.Tensor]:
     """All three diagnostics: {"ess", "max_min_ratio", "entropy"} as 0-d tensors."""
-    w = _as_tensor(w)
-    return {"ess": effective_sample_size(w), "max_min_ratio": max_min_ratio(w),
-            "entropy": weight_entropy(w)}
+    return diagnostics_from_sums(weight_sums(_as_tensor(w)))

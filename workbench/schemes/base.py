@@ -227,5 +227,34 @@ class Scheme(Params):
         """Per-sample draw probabilities (sum 1) for ``mode == "sample"``; else None."""
         return None
 
+    # ---- optional hooks: the engine calls them on every scheme; these are the defaults ----
+    def prepare(self, ctx, state: State) -> State:
+        """Earlier training stages, before the final one: a multi-stage scheme (JTT, DoReMi,
+        data pruning) trains them with ``ctx.fit(...)`` and returns the final stage's state.
+        Default: none."""
+        return state
+
+    @classmethod
+    def multi_stage(cls) -> bool:
+        """True when the scheme has earlier stages (it overrides ``prepare``): such a run
+        trains alone, not as a replica in a batch."""
+        return cls.prepare is not Scheme.prepare
+
+    def epoch_size(self, n: int) -> int:
+        """How many samples one epoch draws from the ``n`` training samples (RS2 and pruning
+        draw fewer, hence fewer steps). Default: all of them."""
+        return n
+
+    def epoch_order(self, state: State, info: TrainInfo, epoch: int,
+                    gen: torch.Generator) -> torch.Tensor:
+        """Training-set positions in the order this epoch visits them. Default: a random
+        permutation, or ``info.n`` draws with replacement from ``sampling_probs`` (asked once
+        per epoch, at its first step) for ``mode == "sample"``."""
+        if self.mode == "sample":
+            probs = self.sampling_probs(state, info, epoch * info.steps_per_epoch)
+            return torch.multinomial(probs.cpu().double(), info.n, replacement=True,
+                                     generator=gen)
+        return torch.randperm(info.n, generator=gen)
+
     def params(self) -> dict:
         return asdict(self)
