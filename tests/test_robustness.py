@@ -275,3 +275,20 @@ def test_a_comparison_of_stored_runs_never_pools_experiments(tmp_path):
 def test_config_errors_name_the_flag_as_typed(capsys, args, message):
     code, _, err = cli(capsys, "run", "--no-store", *args)
     one_line_error(code, err, message)
+
+
+def test_cli_sweep_prints_clipped_intervals_as_bounds(capsys, tmp_path):
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("base: {dataset: blobs2d, model: linear, epochs: 1}\n"
+                    "grid: {scheme: [uniform, inverse_frequency]}\nseeds: [0, 1]\n")
+    code, out, _ = cli(capsys, "sweep", str(grid), "--store", str(tmp_path / "s"),
+                       "--workers", "1")
+    assert code == 0
+    sw = wb.sweep(wb.RunConfig(dataset="blobs2d", model="linear", epochs=1),
+                  grid={"scheme": ["uniform", "inverse_frequency"]}, seeds=[0, 1],
+                  store=wb.RunStore(tmp_path / "s"))
+    clipped = sw.table[sw.table["clipped"]]
+    assert len(clipped)  # two seeds of one epoch: wide intervals, cut at [0, 1]
+    for r in clipped.to_dict(orient="records"):
+        assert f"{r['mean']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]" in out
+    assert (sw.table["ci_low"] >= 0).all()

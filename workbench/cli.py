@@ -167,12 +167,15 @@ def _run_sweep(args) -> int:
 
 def interval_text(table, index: list[str]) -> str:
     """Rows ``index``, a column per metric, cells "mean ± half-width" of the 95% t-interval
-    (t(0.975, n-1) std / sqrt(n)), and the number of seeds n; "mean ± –" when n = 1."""
+    (t(0.975, n-1) std / sqrt(n)), "mean [low, high]" where the interval is cut at the
+    metric's range (``clipped``), and the number of seeds n; "mean ± –" when n = 1."""
     from scipy import stats
 
     def cell(r) -> str:
         if r["n"] < 2 or not math.isfinite(r["std"]):
             return f"{r['mean']:.4f} ± –"
+        if r.get("clipped"):  # cut at the metric's range: not symmetric, the bounds
+            return f"{r['mean']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]"
         half = stats.t.ppf(0.975, r["n"] - 1) * r["std"] / math.sqrt(r["n"])
         return f"{r['mean']:.4f} ± {half:.4f}"
 

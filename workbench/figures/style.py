@@ -207,7 +207,8 @@ def band(x, lo, hi, color: str, name: str, legendgroup: str) -> go.Scatter:
 
 
 def unit_line(fig: go.Figure, facetted: bool = True) -> go.Figure:
-    """A dotted reference line at weight 1 (the batch mean of every scheme's weights)."""
+    """A dotted reference line at weight 1: uniform weighting (the mean of fixed weights over
+    the training set, of per-batch weights over the batch)."""
     where = {"row": "all", "col": "all"} if facetted else {}
     fig.add_hline(y=1.0, line=dict(color="#999999", dash="dot", width=1), **where)
     return fig

@@ -107,7 +107,7 @@ def weight_trajectories(weights: pd.DataFrame, color_by: str = "group", max_samp
                 marker=dict(symbol="x", size=size, color=colors[key]),
                 hovertemplate=f"{level} {key}<br>sample %{{customdata}}<br>step %{{x}}"
                               "<br>weight %{y:.3f}<extra></extra>"), **st.position(i, cols))
-    st.label_axes(st.unit_line(fig), "step", "weight (batch mean 1)", len(runs), cols)
+    st.label_axes(st.unit_line(fig), "step", "weight (1 = uniform)", len(runs), cols)
     note = "; × = noisy label" if w["_noisy"].any() else ""
     return st.apply_layout(fig, f"Per-sample weights of {n_samples} tracked samples per "
                            f"scheme, coloured by {level}{note}", legend_title=level)
@@ -215,7 +215,7 @@ def weight_loss_scatter(weights: pd.DataFrame, epoch: int | None = None) -> go.F
                 hovertemplate=f"{key}<br>sample %{{customdata[0]}} (seed %{{customdata[1]}})"
                               "<br>loss %{x:.3f}<br>weight %{y:.3f}<extra></extra>"),
                 **st.position(i, cols))
-    st.label_axes(fig, "per-sample loss", "weight (batch mean 1)", len(schemes), cols)
+    st.label_axes(fig, "per-sample loss", "weight (1 = uniform)", len(schemes), cols)
     note = "; × = noisy label" if noisy.any() else ""
     return st.apply_layout(fig, f"{title} at epoch {e} (seeds pooled{note})",
                            legend_title="group")
@@ -250,7 +250,7 @@ def weight_histogram(weights: pd.DataFrame, epoch: int | None = None) -> go.Figu
             marker_color=colors[scheme], opacity=0.55,
             xbins=dict(start=lo - size / 2, end=hi + size / 2, size=size)))
     fig.update_layout(barmode="overlay")
-    fig.update_xaxes(title_text="weight (batch mean 1)")
+    fig.update_xaxes(title_text="weight (1 = uniform)")
     fig.update_yaxes(title_text="fraction of tracked samples")
     return st.apply_layout(fig, f"{title} at epoch {e} (tracked samples, seeds pooled)",
                            height=420)
