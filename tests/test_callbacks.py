@@ -128,3 +128,17 @@ def test_the_dashboard_sends_the_same_events(monkeypatch, tmp_path):
     runs = [RunStore(tmp_path / "store").load(k) for k in at.session_state["keys"]]
     assert len(runs) == 4 and {r.info["execution"] for r in runs} == {"batched (2 replicas)"}
     assert dict(log.events) == alone([r.config for r in runs])
+
+
+def test_a_callback_written_for_three_argument_on_eval_keeps_working():
+    class Old(wb.Callback):
+        def __init__(self):
+            self.evals = []
+
+        def on_eval(self, step, epoch, rows):  # the signature before config was passed
+            self.evals.append(epoch)
+
+    old = Old()
+    wb.train(wb.RunConfig(dataset="blobs2d", model="linear", epochs=2, eval_every=1),
+             callbacks=[old])
+    assert old.evals == [1, 2]

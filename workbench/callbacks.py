@@ -19,6 +19,8 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -85,6 +87,30 @@ class StepRecord:
     def state(self) -> dict | None:
         """The scheme's state after this step's update."""
         return self._block.states[self._r]
+
+
+def notify_eval(cb: Callback, step: int, epoch: int, rows: list[dict], config) -> None:
+    """Call ``cb.on_eval``, passing ``config`` only to callbacks whose ``on_eval`` takes it:
+    a callback written against the three-argument form ``on_eval(step, epoch, rows)`` keeps
+    working.
+
+    Example:
+        >>> class Old(Callback):
+        ...     def on_eval(self, step, epoch, rows):
+        ...         self.seen = (step, epoch)
+        >>> cb = Old(); notify_eval(cb, 10, 1, [], config=None); cb.seen
+        (10, 1)
+    """
+    if _takes_config(type(cb).on_eval):
+        cb.on_eval(step, epoch, rows, config)
+    else:
+        cb.on_eval(step, epoch, rows)
+
+
+@functools.lru_cache(maxsize=256)
+def _takes_config(method) -> bool:
+    params = list(inspect.signature(method).parameters.values())[1:]  # after self
+    return len(params) >= 4 or any(p.kind == p.VAR_POSITIONAL for p in params)
 
 
 class Callback:

@@ -38,7 +38,7 @@ import time
 import torch
 
 from .batched import MAX_REPLICAS, compatibility_key, plan_batches, why_not_batchable
-from .callbacks import Callback, StepBlock, StepRecord, TqdmProgress
+from .callbacks import Callback, StepBlock, StepRecord, TqdmProgress, notify_eval
 from .config import RunConfig
 from .context import FitResult, Replica, TrainingContext, make_optimizer, selection_score
 from .evaluation import score_outputs
@@ -223,7 +223,7 @@ def fit(ctx: TrainingContext, replicas: list[Replica], epochs: int,
             for r in alive:
                 eval_rows[r] += rows_of[r]
                 for cb in callbacks:
-                    cb.on_eval(step, epoch + 1, rows_of[r], configs[r])
+                    notify_eval(cb, step, epoch + 1, rows_of[r], configs[r])
                 score = selection_score(selection, rows_of[r], data.group_names)
                 if selection != "last" and score > best[r][0]:
                     best[r] = (score, epoch + 1, stack.snapshot(r))
