@@ -162,6 +162,29 @@ class RunConfig:
         if hasattr(dataset, "preflight"):  # a file-based data set: the file and its columns
             with _owned("dataset"):
                 dataset.preflight()
+        return self.preflight()
+
+    def preflight(self) -> RunConfig:
+        """The checks that need the prepared data (its size and widths, cached per data
+        config): the batch size fits the training split, the model's parameter count
+        (``nets.base.MAX_PARAMS``) fits the data's input and output widths. Run by
+        ``validate``, so a config that fails here never starts training."""
+        from .data.prepare import data_facts
+        from .nets.base import MAX_PARAMS, count_params
+
+        with _owned("run"):
+            n_train, n_in, n_out = data_facts(self.dataset, self.dataset_params,
+                                              self.imbalance, self.data_seed)
+        check(self.batch_size <= n_train,
+              f"batch_size {self.batch_size} is larger than the training split ({n_train} "
+              f"samples after the imbalance transforms); allowed: 1..{n_train}", "run",
+              "batch_size")
+        with _owned("model"):
+            n = count_params(MODELS.create(self.model, **self.model_params), n_in, n_out)
+        check(n <= MAX_PARAMS,
+              f"model {self.model} with {self.model_params or 'its defaults'} has {n:,} "
+              f"parameters on {self.dataset!r} ({n_in} inputs, {n_out} outputs); the limit "
+              f"is {MAX_PARAMS:,} parameters", "model")
         return self
 
 
