@@ -201,23 +201,31 @@ def interval_text(table, index: list[str]) -> str:
 def _config_flags(sp):
     d = RunConfig()
     sp.add_argument("--config", help="JSON file with RunConfig fields (flags override it)")
-    sp.add_argument("--dataset", help=f"data set (default {d.dataset})")
+    sp.add_argument("--dataset", metavar="NAME",
+                    help=f"data set (default {d.dataset}; one of {_names(DATASETS)})")
     sp.add_argument("--dataset-param", action="append",
                     help="data set parameter key=value (listed below)")
     sp.add_argument("--imbalance", action="append",
                     help="imbalance transform kind:key=value,... (repeatable, applied in order)")
-    sp.add_argument("--scheme", help=f"weighting scheme (default {d.scheme})")
+    sp.add_argument("--scheme", metavar="NAME",
+                    help=f"weighting scheme (default {d.scheme}; one of {_names(SCHEMES)})")
     sp.add_argument("--scheme-param", action="append",
                     help="scheme parameter key=value (listed below)")
-    sp.add_argument("--model", help=f"model (default {d.model})")
+    sp.add_argument("--model", metavar="NAME",
+                    help=f"model (default {d.model}; one of {_names(MODELS)})")
     sp.add_argument("--model-param", action="append",
                     help="model parameter key=value (listed below)")
     for spec in specs(RunConfig):
         if spec.help:  # the declared fields of RunConfig
             sp.add_argument(flag(spec.name), dest=spec.name, type=parse_value,
-                            metavar=spec.name.upper(),
+                            metavar=("{" + ",".join(spec.choices) + "}" if spec.choices
+                                     else spec.name.upper()),
                             help=f"{spec.help.rstrip('.')} (default {spec.default}; "
                                  f"{spec.describe()})")
+
+
+def _names(registry) -> str:
+    return ", ".join(registry.names())
 
 
 def flag(field: str) -> str:
