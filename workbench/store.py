@@ -70,7 +70,10 @@ class RunStore:
             for d in (self.root / "runs", self.tmp):
                 d.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError) as err:
-            raise ValueError(f"run store {self.root} must be a folder, but {err.filename} is a "
+            # name the user's path (or the file above it), not the sub-folder we tried
+            blocker = next((p for p in (*reversed(self.root.parents), self.root)
+                            if p.exists() and not p.is_dir()), Path(err.filename))
+            raise ValueError(f"run store {self.root} must be a folder, but {blocker} is a "
                              "file; point --store or WORKBENCH_STORE at a folder") from None
         except OSError as err:
             raise ValueError(f"cannot use {self.root} as the run store: {err.strerror} "
