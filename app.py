@@ -10,8 +10,8 @@ Environment:
     WORKBENCH_STORE               run store folder (default ``<repo>/runs``)
     WORKBENCH_APP_DEFAULT_EPOCHS  epochs of the default experiment (default: RunConfig's, 30; the
                                   browser test uses 3 so that it finishes in seconds)
-    WORKBENCH_APP_TORCH_THREADS   torch intra-op threads for training (default 1: the
-                                  models are tiny, extra threads only contend)
+    WORKBENCH_TORCH_THREADS       torch intra-op threads for training (default 1, as in the
+                                  CLI and ``wb.train``: ``workbench.threads``)
 """
 
 import streamlit as st

@@ -16,6 +16,8 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from workbench import ConfigError, RunStore  # noqa: E402
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TABS = ["Overview", "Weights", "Samples", "Groups", "Calibration", "Data", "What-if", "Runs",
         "Learn"]
@@ -110,12 +112,34 @@ def test_a_bad_value_is_reported_beside_its_control(app, key, value, message):
     assert app.button(key="run").disabled
 
 
-def test_a_run_that_fails_in_training_is_reported_not_raised(app):
-    app.number_input(key="batch_size").set_value(100_000).run()  # only train() knows
+def test_a_batch_larger_than_the_training_split_is_reported_before_run(app):
+    app.number_input(key="batch_size").set_value(100_000).run()  # known from the data
+    assert any(e.value.startswith("batch_size 100000 is larger than the training split")
+               for e in app.error)
+    assert app.button(key="run").disabled
+
+
+@pytest.mark.parametrize("error, stored", [
+    (RuntimeError("boom"), ["failed"]),  # a training failure: the store says why
+    (ConfigError("batch_size 64 is larger than the training split", "run", "batch_size"),
+     []),  # a config error only training found: reported, no failed run kept
+])
+def test_a_run_that_fails_in_training_is_reported_not_raised(app, monkeypatch, tmp_path,
+                                                             error, stored):
+    import workbench.store
+
+    def fail(*a, **k):
+        raise error
+
+    monkeypatch.setattr(workbench.store, "train_many", fail)
+    app.selectbox(key="dataset").set_value("blobs2d").run()
     app.button(key="run").click().run()
     _no_exception(app)
-    assert any("larger than the training split" in e.value for e in app.error)
+    assert any(str(error) in e.value for e in app.error)
     assert app.session_state["note"].startswith("Stopped")
+    listed = RunStore(tmp_path / "store").list()
+    assert sorted(set(listed["status"])) == stored
+    assert (listed["message"] == str(error)).all()
 
 
 def test_several_bad_values_are_all_reported(app):

@@ -178,6 +178,20 @@ def test_cli_help_lists_flags_and_parameters_from_specs():
                 assert f"{spec.name}={spec.default!r} ({spec.describe()})" in text, (name, spec)
 
 
+
+def test_cli_help_names_the_choices_of_every_choice_flag():
+    """The usage line and each flag's help list what may be chosen, from the specs and the
+    registries (the usage used to say only SELECTION, DEVICE; --dataset only its default)."""
+    run = next(a for a in cli.build_parser()._subparsers._group_actions).choices["run"]
+    usage, text = run.format_usage(), " ".join(run.format_help().split())
+    for spec in specs(wb.RunConfig):
+        if spec.help and spec.choices:
+            assert f"{cli.flag(spec.name)} {{{','.join(spec.choices)}}}" in usage, spec.name
+    for flag, registry in (("--dataset", wb.DATASETS), ("--scheme", wb.SCHEMES),
+                           ("--model", wb.MODELS)):
+        assert f"{flag} NAME" in usage
+        assert "one of " + ", ".join(registry.names()) in text, flag
+
 # ------------------------------------------------------------------ a scheme in one file
 
 @dataclasses.dataclass(frozen=True)

@@ -57,3 +57,15 @@ def test_a_readme_block_runs_in_a_notebook(index, tmp_path, monkeypatch):
                             ).execute()
     errors = [o for o in nb.cells[0].outputs if o["output_type"] == "error"]
     assert not errors, errors
+
+
+def test_files_the_readme_redirects_into_are_gitignored():
+    """``runs --csv > runs.csv`` in the README must not leave an untracked file behind."""
+    blocks = re.findall(r"```(\w*)\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    shell = "\n".join(body for lang, body in blocks if lang in ("bash", "sh", "console"))
+    targets = set(re.findall(r">\s*([\w./-]+\.\w+)", shell))
+    assert "runs.csv" in targets
+    p = subprocess.run(["git", "check-ignore", *sorted(targets)], cwd=ROOT,
+                       capture_output=True, text=True)
+    ignored = set(p.stdout.split())
+    assert ignored == targets, f"not gitignored: {sorted(targets - ignored)}"

@@ -95,7 +95,8 @@ def test_repeated_seeds_or_schemes_are_errors_in_the_api():
         wb.compare(cfg, ["uniform"], [0, 0, 0])
     with pytest.raises(ValueError, match=r"scheme entry 'uniform' is listed twice"):
         wb.compare(cfg, ["uniform", ("uniform", {})], [0, 1])
-    with pytest.raises(ValueError, match=r"'linupper\(r=1.0\)' is listed twice"):
+    # r=1.0 is the default: both entries are 'linupper' (one store key, one label)
+    with pytest.raises(ValueError, match=r"'linupper' is listed twice \(entries 1 and 2\)"):
         wb.compare(cfg, ["linupper", ("linupper", {"r": 1.0})], [0])  # r=1.0 is the default
     with pytest.raises(ValueError, match=r"seed 1 is listed 2 times"):
         wb.sweep(cfg, {"lr": [0.01]}, seeds=[0, 1, 1])
@@ -147,7 +148,9 @@ def test_a_store_path_that_is_a_file_is_one_line(capsys, tmp_path, monkeypatch):
     afile = tmp_path / "afile"
     afile.write_text("not a folder")
     code, _, err = cli(capsys, "run", *FAST, "--store", str(afile))
-    one_line_error(code, err, f"run store {afile} must be a folder")
+    one_line_error(code, err, f"run store {afile} must be a folder, but {afile} is a file")
+    code, _, err = cli(capsys, "run", *FAST, "--store", str(afile / "inner"))
+    one_line_error(code, err, f"but {afile} is a file")  # the file in the way, not a guess
     monkeypatch.setenv("WORKBENCH_STORE", str(afile))
     code, _, err = cli(capsys, "runs")
     one_line_error(code, err, "must be a folder")

@@ -583,3 +583,12 @@ def test_extreme_values_in_range_keep_their_meaning():
     proxy = DoReMiProxy(eta=1e38)
     alpha = proxy.update(hard0, b, proxy.init_state(info_g), info_g)["alpha"]
     assert alpha[0] > 0.999 and alpha[1] < 1e-3
+
+
+@pytest.mark.parametrize("name", ["linupper", "quadratic", "extremes"])
+def test_a_delta_out_of_float32_range_is_explained_by_the_scheme_itself(name):
+    """Each Sow et al. strategy's message names itself (linupper's used to say quadratic)."""
+    with pytest.raises(wb.ConfigError) as err:
+        wb.SCHEMES.create(name, delta=1e40)
+    why = str(err.value).split("(", 1)[1]
+    assert why.startswith(name) and str(err.value).startswith(f"{name} delta = 1e+40")

@@ -287,3 +287,30 @@ def test_concurrent_writers_lose_nothing(tmp_path, base_run, pickled):
         assert_same_run(store.load(key), dataclasses.replace(
             base_run, config=store.load(key).config))
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+@pytest.mark.parametrize("spelled, plain", [
+    (dict(scheme="linupper", scheme_params={"r": 1.0}), dict(scheme="linupper")),
+    (dict(model_params={"hidden": [128, 128], "dropout": 0.0}), {}),
+    (dict(model_params={"hidden": 64}), dict(model_params={"hidden": [64]})),
+    (dict(imbalance=[{"kind": "longtail", "ratio": 10.0}]),
+     dict(imbalance=[{"kind": "longtail"}])),
+])
+def test_a_default_written_out_gets_the_same_key_and_label(spelled, plain):
+    a, b = wb.RunConfig(**SMALL, **spelled), wb.RunConfig(**SMALL, **plain)
+    assert a.key() == b.key() and a.label == b.label and a.experiment() == b.experiment()
+    assert a.key() != a.replace(seed=1).key()
+
+
+def test_a_stored_run_is_found_under_either_spelling(tmp_path, monkeypatch):
+    store = RunStore(tmp_path)
+    plain = wb.RunConfig(**SMALL, scheme="linupper")
+    first = store.train(plain)
+
+    def untrained(*a, **k):
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(engine, "train", untrained)
+    again = store.train(plain.replace(scheme_params={"r": 1.0}))
+    assert again.key == first.key and again.summary == first.summary
+    assert again.label == "linupper" and len(store.list()) == 1

@@ -56,17 +56,15 @@ class Results:
 
 @st.cache_resource(show_spinner=False)
 def limit_torch_threads() -> int:
-    """Train with ``$WORKBENCH_APP_TORCH_THREADS`` (default 1) intra-op threads.
-
-    Why: the models are tiny, so torch's thread pool costs more than it gains, and on a
-    busy machine (or a server shared by sessions) spinning threads slow training several
-    fold: the default comparison took 3.2 s with 1 thread and 16 s with 2 on this 2-core
-    machine under load. Once per process (a cache_resource).
-    """
+    """Use the core's torch thread policy (``workbench.threads``: ``$WORKBENCH_TORCH_THREADS``,
+    default 1) outside training too (the views' predictions); training sets it itself, so
+    the app, the CLI and ``wb.train`` give the same numbers. Once per process."""
     import torch
 
-    n = int(os.environ.get("WORKBENCH_APP_TORCH_THREADS", "1"))
-    torch.set_num_threads(max(1, n))
+    from workbench.threads import torch_threads
+
+    n = torch_threads()
+    torch.set_num_threads(n)
     return n
 
 

@@ -79,13 +79,27 @@ def strict_json(obj, indent: int | None = 2) -> str:
 
 
 def parse_pairs(items: list[str] | None, flag: str) -> dict:
+    """'r=1,p=2' -> {'r': 1, 'p': 2}; a value followed by bare items is a list:
+    'hidden=128,128' -> {'hidden': [128, 128]} (as 'hidden=[128,128]').
+
+    Example:
+        >>> parse_pairs(["hidden=128,64,dropout=0.1"], "--model-param")
+        {'hidden': [128, 64], 'dropout': 0.1}
+    """
     out = {}
     for item in items or []:
+        pairs: list[list[str]] = []
         for part in filter(None, item.split(",")) if "[" not in item else [item]:
             key, sep, value = part.partition("=")
-            if not sep or not key:
-                raise UserError(f"{flag} expects key=value, got {part!r}")
-            out[key.strip()] = parse_value(value)
+            if sep and key:
+                pairs.append([key.strip(), value])
+            elif not sep and pairs:  # '128' after 'hidden=128': one more list item
+                pairs[-1].append(part)
+            else:
+                raise UserError(f"{flag} expects key=value (a list as key=[1,2]), got {part!r}")
+        for key, *values in pairs:
+            out[key] = parse_value(values[0] if len(values) == 1
+                                   else "[" + ",".join(values) + "]")
     return out
 
 
@@ -190,23 +204,31 @@ def interval_text(table, index: list[str]) -> str:
 def _config_flags(sp):
     d = RunConfig()
     sp.add_argument("--config", help="JSON file with RunConfig fields (flags override it)")
-    sp.add_argument("--dataset", help=f"data set (default {d.dataset})")
+    sp.add_argument("--dataset", metavar="NAME",
+                    help=f"data set (default {d.dataset}; one of {_names(DATASETS)})")
     sp.add_argument("--dataset-param", action="append",
                     help="data set parameter key=value (listed below)")
     sp.add_argument("--imbalance", action="append",
                     help="imbalance transform kind:key=value,... (repeatable, applied in order)")
-    sp.add_argument("--scheme", help=f"weighting scheme (default {d.scheme})")
+    sp.add_argument("--scheme", metavar="NAME",
+                    help=f"weighting scheme (default {d.scheme}; one of {_names(SCHEMES)})")
     sp.add_argument("--scheme-param", action="append",
                     help="scheme parameter key=value (listed below)")
-    sp.add_argument("--model", help=f"model (default {d.model})")
+    sp.add_argument("--model", metavar="NAME",
+                    help=f"model (default {d.model}; one of {_names(MODELS)})")
     sp.add_argument("--model-param", action="append",
                     help="model parameter key=value (listed below)")
     for spec in specs(RunConfig):
         if spec.help:  # the declared fields of RunConfig
             sp.add_argument(flag(spec.name), dest=spec.name, type=parse_value,
-                            metavar=spec.name.upper(),
+                            metavar=("{" + ",".join(spec.choices) + "}" if spec.choices
+                                     else spec.name.upper()),
                             help=f"{spec.help.rstrip('.')} (default {spec.default}; "
                                  f"{spec.describe()})")
+
+
+def _names(registry) -> str:
+    return ", ".join(registry.names())
 
 
 def flag(field: str) -> str:
@@ -364,6 +386,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except wb.SchemeError as err:  # not the user's input, but no traceback either
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except (MemoryError, RuntimeError) as err:
+        from .store import error_line, out_of_memory
+
+        if not out_of_memory(err):
+            raise
+        print(f"error: {error_line(err)} (a smaller model or batch size needs less)",
+              file=sys.stderr)
         return 1
 
 

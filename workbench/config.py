@@ -98,26 +98,45 @@ class RunConfig:
         """Stable hash of the full config (and code version, and ``data``: the content
         digests of the files the run reads, ``workbench.data.fingerprint``): the run
         store's key."""
-        content = {"config": self.to_dict(), "code": code_version}
+        content = {"config": self.canonical().to_dict(), "code": code_version}
         if data:  # only file-based data sets: every other key stays as it was
             content["data"] = data
         blob = json.dumps(content, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+    def canonical(self) -> RunConfig:
+        """The same config with every data set, transform, scheme and model parameter that
+        equals its declared default left out (and values as the component holds them:
+        ``hidden=256`` is ``[256]``), so that one experiment has one store key and label
+        however it was spelled.
+
+        Example:
+            >>> RunConfig(scheme="linupper", scheme_params={"r": 1.0}).canonical().scheme_params
+            {}
+        """
+        imbalance = [{"kind": t["kind"], **_canonical(TRANSFORMS, t["kind"],
+                                                      {k: v for k, v in t.items() if k != "kind"})}
+                     if isinstance(t, dict) and "kind" in t else t for t in self.imbalance]
+        return replace(self, imbalance=imbalance,
+                       scheme_params=_canonical(SCHEMES, self.scheme, self.scheme_params),
+                       dataset_params=_canonical(DATASETS, self.dataset, self.dataset_params),
+                       model_params=_canonical(MODELS, self.model, self.model_params))
+
     def experiment(self) -> str:
         """Hash of everything but the scheme, its parameters and the seed: runs with the
         same ``experiment()`` differ only in what a comparison compares or averages over,
         so only they may be pooled into one comparison."""
-        d = {k: v for k, v in self.to_dict().items()
+        d = {k: v for k, v in self.canonical().to_dict().items()
              if k not in ("scheme", "scheme_params", "seed")}
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
     @property
     def label(self) -> str:
         """Short human label: scheme plus its non-default parameters."""
-        if not self.scheme_params:
+        params = _canonical(SCHEMES, self.scheme, self.scheme_params)
+        if not params:
             return self.scheme
-        inner = ", ".join(f"{k}={v}" for k, v in sorted(self.scheme_params.items()))
+        inner = ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
         return f"{self.scheme}({inner})"
 
     # ---- validation ---------------------------------------------------------
@@ -162,7 +181,53 @@ class RunConfig:
         if hasattr(dataset, "preflight"):  # a file-based data set: the file and its columns
             with _owned("dataset"):
                 dataset.preflight()
+        return self.preflight()
+
+    def preflight(self) -> RunConfig:
+        """The checks that need the prepared data (its size and widths, cached per data
+        config): the batch size fits the training split, the model's parameter count
+        (``nets.base.MAX_PARAMS``) fits the data's input and output widths. Run by
+        ``validate``, so a config that fails here never starts training."""
+        from .data.prepare import data_facts
+        from .nets.base import MAX_PARAMS, count_params
+
+        with _owned("run"):
+            n_train, n_in, n_out = data_facts(self.dataset, self.dataset_params,
+                                              self.imbalance, self.data_seed)
+        check(self.batch_size <= n_train,
+              f"batch_size {self.batch_size} is larger than the training split ({n_train} "
+              f"samples after the imbalance transforms); allowed: 1..{n_train}", "run",
+              "batch_size")
+        with _owned("model"):
+            n = count_params(MODELS.create(self.model, **self.model_params), n_in, n_out)
+        check(n <= MAX_PARAMS,
+              f"model {self.model} with {self.model_params or 'its defaults'} has {n:,} "
+              f"parameters on {self.dataset!r} ({n_in} inputs, {n_out} outputs); the limit "
+              f"is {MAX_PARAMS:,} parameters", "model")
         return self
+
+
+def _canonical(registry, name: str, params: Any) -> Any:
+    """``params`` less those equal to ``name``'s declared defaults (unchanged if invalid)."""
+    if not isinstance(params, dict) or not params:
+        return params
+    try:
+        held = registry.create(name, **params)
+        defaults = {s.name: s.default for s in registry.spec(name)}
+    except (ValueError, TypeError):
+        return dict(params)
+    out = {}
+    for k, v in params.items():
+        value = getattr(held, k, v)
+        value = list(value) if isinstance(value, tuple) else value
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            value = v
+        default = defaults.get(k, object())
+        if not (value == default and isinstance(value, bool) == isinstance(default, bool)):
+            out[k] = value
+    return out
 
 
 _DECLARED = {f.name for f in fields(RunConfig) if "param" in f.metadata}

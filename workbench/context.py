@@ -87,7 +87,8 @@ class TrainingContext:
         n_train = len(data.train)
         check(cfg.batch_size <= n_train,
               f"batch_size {cfg.batch_size} is larger than the training split ({n_train} "
-              f"samples after the imbalance transforms); allowed: 1..{n_train}")
+              f"samples after the imbalance transforms); allowed: 1..{n_train}", "run",
+              "batch_size")  # a ConfigError: the store keeps no failed run of it
         splits = {s: SplitTensors.from_split(getattr(data, s), data.task, device)
                   for s in ("train", "val", "test")}
         return cls(cfg, device, original, data, splits, fit_fn)

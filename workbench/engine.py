@@ -49,6 +49,7 @@ from .replicas import ModelStack
 from .run import Run
 from .schemes import SCHEMES, Batch, Scheme, per_sample_loss
 from .step_check import check_weights, step_ok
+from .threads import training_threads
 
 
 class NotBatchable(ValueError):
@@ -63,7 +64,17 @@ def train(config: RunConfig, callbacks: list[Callback] | tuple = (), progress: b
 
 def train_replicas(configs: list[RunConfig], callbacks: list[Callback] | tuple = ()
                    ) -> list[Run]:
-    """Train configs that differ only in scheme, scheme parameters and seed in one loop."""
+    """Train configs that differ only in scheme, scheme parameters and seed in one loop,
+    with the one torch thread policy of every entry point (``workbench.threads``)."""
+    with training_threads() as n:
+        runs = _train_replicas(configs, callbacks)
+    for run in runs:
+        run.info["torch_threads"] = n
+    return runs
+
+
+def _train_replicas(configs: list[RunConfig], callbacks: list[Callback] | tuple = ()
+                    ) -> list[Run]:
     cfgs = [c.validate() for c in configs]
     check(len(cfgs) > 0, "train_replicas needs at least one config")
     if len(cfgs) > 1:

@@ -51,6 +51,7 @@ from . import store_io
 from .compare import Comparison
 from .config import RunConfig
 from .engine import train_many
+from .params import ConfigError
 from .registry import check
 from .run import Run
 
@@ -69,7 +70,10 @@ class RunStore:
             for d in (self.root / "runs", self.tmp):
                 d.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError) as err:
-            raise ValueError(f"run store {self.root} must be a folder, but {err.filename} is a "
+            # name the user's path (or the file above it), not the sub-folder we tried
+            blocker = next((p for p in (*reversed(self.root.parents), self.root)
+                            if p.exists() and not p.is_dir()), Path(err.filename))
+            raise ValueError(f"run store {self.root} must be a folder, but {blocker} is a "
                              "file; point --store or WORKBENCH_STORE at a folder") from None
         except OSError as err:
             raise ValueError(f"cannot use {self.root} as the run store: {err.strerror} "
@@ -259,12 +263,17 @@ class RunStore:
                 if run.status != "cancelled":
                     run.key = keys[i]
                     self.save(run)
+        except ConfigError:  # the config, not the run, was wrong: nothing to keep
+            for i in todo:
+                if runs[i] is None or not runs[i].key:
+                    self._forget_running(keys[i])
+            raise
         except Exception as err:  # training or saving: the rows say why, not 'running'
             with self._db() as con:
                 for i in todo:
                     if runs[i] is None or not runs[i].key:
                         self._upsert(con, keys[i], cfgs[i], "failed",
-                                     message=str(err) or type(err).__name__)
+                                     message=error_line(err))
             raise
         except BaseException:
             for i in todo:
@@ -347,6 +356,29 @@ class RunStore:
             check(not unknown, f"no stored run with key(s) {', '.join(unknown)}")
             df = df.set_index("key").loc[keys].reset_index()
         return df.to_csv(index=False)
+
+
+def out_of_memory(err: BaseException) -> bool:
+    """True for an allocation failure (torch raises RuntimeError or OutOfMemoryError)."""
+    text = str(err).lower()
+    return isinstance(err, MemoryError) or type(err).__name__ == "OutOfMemoryError" or (
+        isinstance(err, RuntimeError) and ("can't allocate memory" in text
+                                           or "out of memory" in text))
+
+
+def error_line(err: BaseException) -> str:
+    """One line that says what went wrong: a stored run's message, the CLI's error.
+
+    Example:
+        >>> error_line(RuntimeError("[enforce fail at alloc.cpp:1] data. "
+        ...                         "DefaultCPUAllocator: can't allocate memory"))
+        "out of memory: DefaultCPUAllocator: can't allocate memory"
+    """
+    lines = [s.strip() for s in str(err).splitlines() if s.strip()] or [type(err).__name__]
+    line = lines[0]
+    if out_of_memory(err):
+        line = "out of memory: " + line.split("] ", 1)[-1].removeprefix("data. ").strip()
+    return line
 
 
 def _experiment(config_json: str) -> str:

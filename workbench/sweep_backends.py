@@ -64,10 +64,12 @@ def train_batch(root: str, code_version: str | None, configs: list[dict], force:
     process they are the worker's own copies (pickled with the job)."""
     from .store import RunStore
 
-    if threads:
-        import torch
+    if threads:  # this worker's thread policy (``workbench.threads``)
+        import os
 
-        torch.set_num_threads(threads)
+        from .threads import ENV
+
+        os.environ[ENV] = str(threads)
     store = RunStore(root, code_version=code_version)
     runs = store.train_many([RunConfig.from_dict(d) for d in configs], force=force,
                             callbacks=callbacks)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 
@@ -32,6 +34,39 @@ def load_prepared(dataset: str, dataset_params: dict, imbalance: list, data_seed
     from dataclasses import replace
 
     return original, replace(original, train=train)
+
+
+def data_facts(dataset: str, dataset_params: dict, imbalance: list, data_seed: int
+               ) -> tuple[int, int, int]:
+    """(training samples after the transforms, input width, output width) of a config's data.
+
+    Why: a batch size or a model too big for the data can only be checked once the data is
+    known; ``RunConfig.validate`` asks this before any run starts (the app's sidebar on
+    every rerun), so the answer is cached per data config and file content (a few ints).
+
+    Example:
+        >>> data_facts("digits", {}, [], 0)[1:]
+        (64, 10)
+    """
+    import json
+
+    from .fingerprint import data_fingerprint
+
+    key = json.dumps([dataset, dataset_params, imbalance, data_seed,
+                      data_fingerprint(dataset, dataset_params)], sort_keys=True, default=str)
+    return _facts(key)
+
+
+@lru_cache(maxsize=64)
+def _facts(key: str) -> tuple[int, int, int]:
+    import json
+
+    dataset, dataset_params, imbalance, data_seed, _ = json.loads(key)
+    data = load_prepared(dataset, dataset_params, imbalance, data_seed)[1]
+    n_out = data.n_classes if data.task == "classification" else 1
+    if data.task == "lm":  # logits over the vocabulary
+        n_out = int(data.extra["vocab_size"])
+    return len(data.train), data.n_features, n_out
 
 
 def points_frame(dataset: str, dataset_params: dict, imbalance: list, data_seed: int,

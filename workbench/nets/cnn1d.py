@@ -30,7 +30,7 @@ from torch import nn
 
 from ..params import Params, param
 from ..registry import check
-from .base import MODELS
+from .base import MAX_PARAMS, MODELS
 
 
 class Conv1DNet(nn.Module):
@@ -78,6 +78,11 @@ class CNN1D(Params):
         super().__post_init__()
         self.require(self.kernel % 2 == 1, "kernel",
                      f"cnn1d kernel must be an odd integer in 1..63, got {self.kernel!r}")
+        convs = (self.layers - 1) * self.channels ** 2 * self.kernel
+        self.require(convs <= MAX_PARAMS, "channels",
+                     f"cnn1d channels={self.channels}, kernel={self.kernel}, layers={self.layers} "
+                     f"has {convs:,} convolution weights; the limit is {MAX_PARAMS:,} "
+                     "parameters (fewer channels or layers)")
 
     def build(self, n_in: int, n_out: int) -> nn.Module:
         check(n_in >= 1, f"cnn1d needs an input length >= 1, got {n_in!r}")

@@ -18,8 +18,8 @@ from typing import ClassVar
 
 from torch import nn
 
-from ..params import Params, param
-from .base import MODELS
+from ..params import Params, _is_int, param
+from .base import MAX_PARAMS, MAX_WIDTH, MODELS
 
 
 @MODELS.register("linear")
@@ -40,11 +40,22 @@ class MLP(Params):
 
     tasks: ClassVar[tuple[str, ...]] = ("classification", "regression")
 
-    hidden: list = param([128, 128], item="int", low=1,
-                         noun="a non-empty list of positive integers",
-                         help="Hidden layer widths, comma-separated, e.g. 128, 128.")
+    hidden: list = param([128, 128], item="int", low=1, high=MAX_WIDTH,
+                         noun=f"a list of widths in 1..{MAX_WIDTH}, e.g. hidden=[128,128] "
+                              "(or hidden=256 for one layer)",
+                         help="Hidden layer widths, e.g. [128, 128].")
     dropout: float = param(0.0, low=0, high=1, closed="left",
                            help="Dropout probability after each hidden layer, in [0, 1).")
+
+    def __post_init__(self):
+        if _is_int(self.hidden):  # a bare width is a one-layer list: hidden=256
+            object.__setattr__(self, "hidden", [self.hidden])
+        super().__post_init__()
+        between = sum(a * b for a, b in zip(self.hidden, self.hidden[1:]))
+        self.require(between <= MAX_PARAMS, "hidden",
+                     f"mlp hidden={list(self.hidden)} has {between:,} weights between its hidden "
+                     f"layers alone; the limit is {MAX_PARAMS:,} parameters (narrower or "
+                     "fewer layers)")
 
     def build(self, n_in: int, n_out: int) -> nn.Module:
         layers: list[nn.Module] = []

@@ -27,7 +27,7 @@ from torch import nn
 
 from ..params import Params, param
 from ..registry import check
-from .base import MODELS
+from .base import MAX_PARAMS, MAX_WIDTH, MODELS
 
 
 class CausalSelfAttention(nn.Module):
@@ -109,11 +109,11 @@ class Transformer(Params):
     """
 
     tasks: ClassVar[tuple[str, ...]] = ("lm",)
-    d_model: int = param(64, low=1,
+    d_model: int = param(64, low=1, high=MAX_WIDTH,
                          help="Width of the embeddings (divisible by n_heads).")
-    n_layers: int = param(2, low=1, help="Transformer blocks.")
+    n_layers: int = param(2, low=1, high=256, help="Transformer blocks.")
     n_heads: int = param(4, low=1, help="Attention heads per block.")
-    max_len: int = param(256, low=1,
+    max_len: int = param(256, low=1, high=MAX_WIDTH,
                          help="Longest sequence the position embedding holds.")
     dropout: float = param(0.0, low=0, high=1, closed="left",
                            help="Dropout probability, in [0, 1).")
@@ -125,6 +125,11 @@ class Transformer(Params):
         self.require(self.d_model % self.n_heads == 0, "n_heads",
                      f"transformer d_model ({self.d_model}) must be divisible by n_heads "
                      f"({self.n_heads})")
+        blocks = 12 * self.n_layers * self.d_model ** 2 + self.max_len * self.d_model
+        self.require(blocks <= MAX_PARAMS, "d_model",
+                     f"transformer d_model={self.d_model}, n_layers={self.n_layers}, "
+                     f"max_len={self.max_len} has about {blocks:,} parameters before the "
+                     f"vocabulary; the limit is {MAX_PARAMS:,} (smaller d_model or n_layers)")
 
     def build(self, n_in: int, n_out: int) -> nn.Module:
         check(n_in <= self.max_len, f"transformer max_len {self.max_len} is shorter than the "

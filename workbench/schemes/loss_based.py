@@ -39,6 +39,16 @@ _STEPS = (r"h_i = \delta \frac{2 l_i - l_{\max} - l_{\min}}{l_{\max} - l_{\min}}
           r"w_i = B\,\mathrm{softmax}_i\!\left(f(h)/r\right),\quad ")
 
 
+_SHARED = "; the three Sow et al. strategies share one range, set by quadratic's delta^2"
+
+
+def _delta(why: str):
+    """The ``delta`` field, with the reason its float32 range applies to this strategy."""
+    return param(1.0, low=0, closed="neither", typical=(0.1, 3.0, 0.1),
+                 float32=(TINY**0.5, HUGE**0.5, why),
+                 help="Half-width of the normalised loss range [-delta, delta].")
+
+
 @dataclass(frozen=True)
 class SowScheme(Scheme):
     """Shared steps of Sow et al.'s strategies; subclasses give only ``strategy(h)``.
@@ -55,11 +65,7 @@ class SowScheme(Scheme):
     """
 
     normalisation: ClassVar[str] = "per-batch"  # softmax over the batch, times B
-    delta: float = param(
-        1.0, low=0, closed="neither", typical=(0.1, 3.0, 0.1),
-        float32=(TINY**0.5, HUGE**0.5, "quadratic divides by delta^2, which must be a normal "
-                 "float32"),
-        help="Half-width of the normalised loss range [-delta, delta].")
+    delta: float = _delta("delta^2 must be a normal float32")
     r: float = param(
         1.0, low=0, closed="neither", log=True, typical=(0.05, 5.0, 0.05),
         float32=(TINY, HUGE, "the weights divide by r"),
@@ -107,6 +113,7 @@ class LinUpper(SowScheme):
 
     paper: ClassVar[str] = _PAPER_SOW
     formula: ClassVar[str] = _STEPS + r"f(h) = \min(h + \delta, \delta)"
+    delta: float = _delta("linupper computes min(h + delta, delta) in float32" + _SHARED)
 
     def strategy(self, h: torch.Tensor) -> torch.Tensor:
         return torch.clamp(h + self.delta, max=self.delta)
@@ -127,6 +134,7 @@ class Quadratic(SowScheme):
 
     paper: ClassVar[str] = _PAPER_SOW
     formula: ClassVar[str] = _STEPS + r"f(h) = 1 - h^2 / \delta^2"
+    delta: float = _delta("quadratic divides by delta^2, which must be a normal float32")
 
     def strategy(self, h: torch.Tensor) -> torch.Tensor:
         return 1 - h**2 / self.delta**2
@@ -147,6 +155,7 @@ class Extremes(SowScheme):
 
     paper: ClassVar[str] = _PAPER_SOW
     formula: ClassVar[str] = _STEPS + r"f(h) = |h|"
+    delta: float = _delta("extremes scales |h| by delta in float32" + _SHARED)
 
     def strategy(self, h: torch.Tensor) -> torch.Tensor:
         return h.abs()
