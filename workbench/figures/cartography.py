@@ -37,7 +37,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import apply_layout, empty_figure, scheme_order
+from .style import apply_layout, empty_figure, scheme_colors, scheme_order
 
 AMBIGUOUS = 0.2  # variability from which a sample counts as ambiguous
 REGIONS = ("easy-to-learn", "ambiguous", "hard-to-learn")
@@ -122,11 +122,14 @@ def cartography_map(carto: pd.DataFrame, color: str = "mean_weight") -> go.Figur
                            "<extra></extra>"), showlegend=False), row=r, col=c)
         fig.add_vline(x=AMBIGUOUS, line=dict(dash="dot", color="grey"), row=r, col=c)
         fig.add_hline(y=0.5, line=dict(dash="dot", color="grey"), row=r, col=c)
-    for label, x, y in (("easy-to-learn", 0.02, 0.98), ("hard-to-learn", 0.02, 0.02),
-                        ("ambiguous", 0.98, 0.55)):
-        fig.add_annotation(text=label, xref="x domain", yref="y domain", x=x, y=y,
-                           showarrow=False, font=dict(color="grey", size=11),
-                           xanchor="left" if x < 0.5 else "right")
+    for i in range(len(schemes)):  # the region names in every panel, clear of the dots
+        axis = "" if i == 0 else str(i + 1)
+        for label, x, y in (("easy-to-learn", 0.02, 1.0), ("hard-to-learn", 0.98, 0.0),
+                            ("ambiguous", 0.98, 1.0)):
+            fig.add_annotation(text=label, xref=f"x{axis} domain", yref=f"y{axis} domain",
+                               x=x, y=y, showarrow=False, font=dict(color="grey", size=11),
+                               xanchor="left" if x < 0.5 else "right",
+                               yanchor="top" if y > 0.5 else "bottom")
     fig.update_xaxes(title_text="variability (std of p over epochs)", rangemode="tozero")
     fig.update_yaxes(title_text="confidence (mean p)", range=[0, 1.02], col=1)
     fig.update_layout(coloraxis=dict(colorscale="Viridis", cmin=0, cmax=cmax,
@@ -142,10 +145,15 @@ def sample_trajectory(weights: pd.DataFrame, sample_id: int) -> go.Figure:
     if d is None or d.empty:
         return empty_figure(f"no data: sample {sample_id} is not a tracked sample", title)
     fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "weight"))
+    colors = scheme_colors(d["scheme"])
+    dashes = ("solid", "dot", "dash", "dashdot", "longdash")
+    seeds = sorted(d["seed"].unique().tolist())
     for (scheme, seed), g in d.groupby(["scheme", "seed"], sort=False):
         g = g.sort_values("step")
+        line = dict(color=colors[str(scheme)], dash=dashes[seeds.index(seed) % len(dashes)])
         for col, name in ((1, "loss"), (2, "weight")):
-            fig.add_trace(go.Scatter(x=g["step"], y=g[name], mode="lines+markers",
+            fig.add_trace(go.Scatter(x=g["step"], y=g[name], mode="lines+markers", line=line,
+                                     marker=dict(color=colors[str(scheme)], size=5),
                                      name=f"{scheme} (seed {seed})", legendgroup=str(scheme),
                                      showlegend=col == 1), row=1, col=col)
     fig.update_xaxes(title_text="step")
