@@ -26,11 +26,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .callbacks import Callback
+from .callbacks import Callback, TqdmProgress
 from .config import RunConfig
 from .engine import train_many
+from .metrics.catalog import clip_interval
 from .registry import check
 from .run import Run
+from .schemes import SCHEMES
 
 TABLE_COLUMNS = ["scheme", "metric", "mean", "std", "ci_low", "ci_high", "n", "clipped"]
 
@@ -66,8 +68,6 @@ def interval_table(summaries: pd.DataFrame, by: str = "scheme") -> pd.DataFrame:
         (0.0, True)
     """
     from scipy import stats
-
-    from .metrics.catalog import clip_interval
 
     metrics = [c for c in summaries.columns
                if c not in (by, "seed", "status", "label") and
@@ -168,8 +168,6 @@ def check_unique_seeds(seeds: list) -> None:
 
 def _check_unique_schemes(variants: list[tuple[str, dict]]) -> None:
     """Each (scheme, parameters) once; parameters equal to the defaults count as omitted."""
-    from .schemes import SCHEMES
-
     seen: dict = {}
     for i, (name, params) in enumerate(variants):
         built = SCHEMES.create(name, **params)  # a frozen dataclass: equal settings, equal
@@ -198,8 +196,6 @@ def compare(config: RunConfig, schemes: Iterable[Any] = ("uniform",), seeds: Ite
     """
     configs = comparison_configs(config, schemes, seeds)
     if progress:
-        from .callbacks import TqdmProgress
-
         callbacks = [*callbacks, TqdmProgress("compare")]
     if runner is not None:
         return Comparison(config, [runner(c) for c in configs])

@@ -32,7 +32,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from .data import DATASETS, TRANSFORMS
+from .data.prepare import data_facts
 from .models import MODELS
+from .nets.base import MAX_PARAMS, count_params
 from .params import ConfigError, param, specs
 from .registry import check
 from .schemes import SCHEMES
@@ -188,9 +190,6 @@ class RunConfig:
         config): the batch size fits the training split, the model's parameter count
         (``nets.base.MAX_PARAMS``) fits the data's input and output widths. Run by
         ``validate``, so a config that fails here never starts training."""
-        from .data.prepare import data_facts
-        from .nets.base import MAX_PARAMS, count_params
-
         with _owned("run"):
             n_train, n_in, n_out = data_facts(self.dataset, self.dataset_params,
                                               self.imbalance, self.data_seed)

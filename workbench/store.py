@@ -50,6 +50,7 @@ import pandas as pd
 from . import store_io
 from .compare import Comparison
 from .config import RunConfig
+from .data.fingerprint import data_fingerprint
 from .engine import train_many
 from .params import ConfigError
 from .registry import check
@@ -157,8 +158,6 @@ class RunStore:
     def key(self, cfg: RunConfig) -> str:
         """The config, the code version and the content of every file the run reads (a CSV
         edited in place gets a new key, so its old run is never served)."""
-        from .data.fingerprint import data_fingerprint
-
         return cfg.key(self.code_version, data_fingerprint(cfg.dataset, cfg.dataset_params))
 
     def get(self, cfg: RunConfig) -> Run | None:

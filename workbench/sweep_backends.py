@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterator
 from .batched import MAX_REPLICAS, plan_batches
 from .config import RunConfig
 from .registry import check
+from .threads import ENV as THREADS_ENV
 
 BACKENDS = ("local", "ray")
 RAY_HINT = "backend='ray' needs Ray: pip install 'workbench[ray]'"
@@ -65,11 +66,7 @@ def train_batch(root: str, code_version: str | None, configs: list[dict], force:
     from .store import RunStore
 
     if threads:  # this worker's thread policy (``workbench.threads``)
-        import os
-
-        from .threads import ENV
-
-        os.environ[ENV] = str(threads)
+        os.environ[THREADS_ENV] = str(threads)
     store = RunStore(root, code_version=code_version)
     runs = store.train_many([RunConfig.from_dict(d) for d in configs], force=force,
                             callbacks=callbacks)

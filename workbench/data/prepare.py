@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from .base import DATASETS, TRANSFORMS, DatasetBundle
+from .fingerprint import data_fingerprint
 from .transforms import check_size
 
 
@@ -48,10 +50,6 @@ def data_facts(dataset: str, dataset_params: dict, imbalance: list, data_seed: i
         >>> data_facts("digits", {}, [], 0)[1:]
         (64, 10)
     """
-    import json
-
-    from .fingerprint import data_fingerprint
-
     key = json.dumps([dataset, dataset_params, imbalance, data_seed,
                       data_fingerprint(dataset, dataset_params)], sort_keys=True, default=str)
     return _facts(key)
