@@ -91,6 +91,10 @@ class ParamSpec:
     float32: tuple | None = None  # (low, high, why): what float32 training can represent
     typical: tuple | None = None  # (low, high, step): the range worth exploring
     finite: bool = True  # False: +inf is allowed too (a limit the formula handles)
+    # a path to a user's file with one of these suffixes (e.g. ("csv", "csv.gz")): the app
+    # offers an upload for it instead of a text box
+    file_types: tuple | None = None
+    columns_of: str | None = None  # a column of the file named by this field (the app's choice)
 
     def interval(self) -> str:
         left = "[" if self.closed in ("both", "left") else "("
@@ -182,7 +186,8 @@ def param(default: Any, *, low: float | None = None, high: float | None = None,
           closed: str = "both", choices: tuple | None = None, log: bool = False,
           help: str = "", kind: str | None = None, noun: str = "", item: str | None = None,
           float32: tuple | None = None, typical: tuple | None = None,
-          finite: bool = True) -> Any:
+          finite: bool = True, file_types: tuple | None = None,
+          columns_of: str | None = None) -> Any:
     """A dataclass field that declares its rules (see the module docstring)."""
     if kind is None:
         kind = kind_of(default)
@@ -191,7 +196,9 @@ def param(default: Any, *, low: float | None = None, high: float | None = None,
     meta = {"param": dict(kind=kind, low=low, high=high, closed=closed,
                           choices=None if choices is None else tuple(choices), log=log,
                           help=help, noun=noun, item=item, float32=float32, typical=typical,
-                          finite=finite)}
+                          finite=finite,
+                          file_types=None if file_types is None else tuple(file_types),
+                          columns_of=columns_of)}
     if isinstance(default, (list, tuple)):
         items = list(default)
         return dataclasses.field(default_factory=lambda: list(items), metadata=meta)

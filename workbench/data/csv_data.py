@@ -210,10 +210,12 @@ class CSVData(Params):
     task: str = param("auto", choices=TASKS,  # shadows the ClassVar; reset below the class
                       help="'auto' reads it from the target column (few distinct values: "
                            "classification), or force classification / regression.")
-    path: str = param("", help="The CSV file to read (required).")
-    target: str = param("", help="The column to predict (required).")
-    group: str = param("", help="Optional column whose values are the groups ('' for one "
-                                "group 'all').")
+    path: str = param("", help="The CSV file to read (required).",
+                      file_types=("csv", "csv.gz"))
+    target: str = param("", help="The column to predict (required).", columns_of="path")
+    group: str = param("", columns_of="path",
+                       help="Optional column whose values are the groups ('' for one group "
+                            "'all').")
     val: float = param(0.15, low=0, high=0.5, closed="neither", noun="a fraction",
                        help="Fraction of the rows held out for validation.")
     test: float = param(0.2, low=0, high=0.5, closed="neither", noun="a fraction",
