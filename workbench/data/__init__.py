@@ -5,6 +5,7 @@ from . import (  # noqa: F401  (registration)
     covariate,
     csv_data,
     digits,
+    features,
     gaussian,
     mnist1d,
     spurious,
