@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (registration)
     synthetic,
     tabular_fairness,
     text,
+    text_folder,
     transforms,
 )
 from .base import CLASSIFICATION, DATASETS, REGRESSION, TRANSFORMS, DatasetBundle, Split

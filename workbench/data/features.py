@@ -91,7 +91,7 @@ def _stack_lists(col: np.ndarray, name: str, path: str) -> np.ndarray:
 def _numeric(X: np.ndarray, what: str) -> np.ndarray:
     """``X`` as float64, or a ValueError naming its dtype."""
     check(X.dtype.kind in "biuf", f"{what} must be numeric, got dtype {X.dtype} "
-                                  f"(e.g. {X.flat[0]!r})" if X.size else
+                                  f"(e.g. {X.flat[0].item()!r})" if X.size else
           f"{what} must be numeric, got dtype {X.dtype}")
     return X.astype(np.float64)
 
@@ -114,8 +114,8 @@ def _codes(values: np.ndarray, what: str, names: np.ndarray | None
     check(not pd.isna(values).any() if values.dtype.kind in "fOU" else True,
           f"{what} has missing values; every sample needs one")
     if values.dtype.kind == "f":
-        check(bool(np.all(values == np.round(values))),
-              f"{what} has non-integer values (e.g. {values[values != np.round(values)][0]!r}); "
+        odd = values[values != np.round(values)]
+        check(len(odd) == 0, f"{what} has non-integer values (e.g. {odd[:1].tolist()[0]!r}); "
               "features is a classification data set: labels and groups are integers or "
               "strings")
         values = values.astype(np.int64)

@@ -117,6 +117,52 @@ def _domain_windows(domain: str, n: int, width: int, rng: np.random.Generator) -
     return _windows(corpus(domain), n, width, rng)
 
 
+def domain_split(n: int, seed: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train/val/test indices (70/15/15) of domain ``k``'s ``n`` windows, fixed by the seed,
+    so that val and test hold every domain."""
+    return split_three(n, val=0.15, test=0.15, seed=seed + k)
+
+
+def assemble_domains(windows: list[np.ndarray], splits: list[tuple], repeats: list[np.ndarray]
+                     ) -> tuple[dict[str, Split], np.ndarray]:
+    """The lm splits of a mixture of domains: X = window[:-1], y = window[1:], g = domain.
+
+    ``windows[k]`` (n_k, seq_len + 1) token ids of domain k, ``splits[k]`` its (train, val,
+    test) indices, ``repeats[k]`` indices of its training windows added again to the
+    training split (exact duplicates; may be empty). Sample ids: domain k's windows are
+    ``offset_k + 0..n_k-1`` (domains in order), repeats get fresh ids after all of them.
+    Returns the splits and ``duplicate_of`` (per training sample: the id it repeats, or -1).
+
+    Example:
+        >>> w = [np.arange(12).reshape(4, 3), np.arange(6).reshape(2, 3)]
+        >>> s, dup = assemble_domains(w, [(np.array([0, 1]), np.array([2]), np.array([3])),
+        ...                               (np.array([0]), np.array([1]), np.array([1]))],
+        ...                          [np.array([1]), np.zeros(0, int)])
+        >>> s["train"].ids.tolist(), s["train"].g.tolist(), dup.tolist()
+        ([0, 1, 6, 4], [0, 0, 0, 1], [-1, -1, 1, -1])
+    """
+    parts: dict[str, list] = {"train": [], "val": [], "test": []}
+    dup_of: list[np.ndarray] = []
+    offset = 0
+    for k, (w, (tr, va, te), extra_tr) in enumerate(zip(windows, splits, repeats)):
+        ids = offset + np.arange(len(w), dtype=np.int64)
+        for name, idx in (("train", np.concatenate([tr, extra_tr]).astype(np.int64)),
+                          ("val", va), ("test", te)):
+            parts[name].append((w[idx], np.full(len(idx), k, np.int64), ids[idx]))
+        dup_of.append(np.concatenate([np.full(len(tr), -1), ids[extra_tr]]))
+        offset += len(w)
+    dup = np.concatenate(dup_of).astype(np.int64)
+    out = {}
+    for name, chunks in parts.items():
+        w, g, ids = (np.concatenate(a) for a in zip(*chunks))
+        if name == "train":  # repeats get fresh ids after every original sample
+            is_dup = dup >= 0
+            ids = ids.copy()
+            ids[is_dup] = offset + np.arange(int(is_dup.sum()))
+        out[name] = Split(np.ascontiguousarray(w[:, :-1]), np.ascontiguousarray(w[:, 1:]), g, ids)
+    return out, dup
+
+
 @DATASETS.register("text_domains")
 @dataclass(frozen=True)
 class TextDomains(Params):
@@ -155,30 +201,17 @@ class TextDomains(Params):
     def load(self, seed: int) -> DatasetBundle:
         rng = np.random.default_rng(seed)
         width, n = self.seq_len + 1, self.n_per_domain
-        parts: dict[str, list] = {"train": [], "val": [], "test": []}
-        dup_of: list[np.ndarray] = []
+        windows, splits, repeats = [], [], []
         for k, domain in enumerate(self.domains):
-            w = _domain_windows(domain, n, width, rng)
-            ids = k * n + np.arange(n, dtype=np.int64)
-            tr, va, te = split_three(n, val=0.15, test=0.15, seed=seed + k)
+            windows.append(_domain_windows(domain, n, width, rng))
+            splits.append(domain_split(n, seed, k))
             extra_tr = np.zeros(0, np.int64)
             if domain == "boilerplate" and self.duplicate_fraction > 0:
+                tr = splits[-1][0]
                 extra_tr = rng.choice(tr, size=round(self.duplicate_fraction * len(tr)))
-            for name, idx in (("train", np.concatenate([tr, extra_tr])), ("val", va),
-                              ("test", te)):
-                parts[name].append((w[idx], np.full(len(idx), k, np.int64), ids[idx]))
-            dup_of.append(np.concatenate([np.full(len(tr), -1), ids[extra_tr]]))
-        n_total = n * len(self.domains)
-        splits = {}
-        for name, chunks in parts.items():
-            w, g, ids = (np.concatenate(a) for a in zip(*chunks))
-            if name == "train":  # repeats get fresh ids after every original sample
-                is_dup = np.concatenate(dup_of) >= 0
-                ids = ids.copy()
-                ids[is_dup] = n_total + np.arange(int(is_dup.sum()))
-            splits[name] = Split(np.ascontiguousarray(w[:, :-1]), np.ascontiguousarray(w[:, 1:]),
-                                 g, ids)
-        n_dup = int((np.concatenate(dup_of) >= 0).sum())
+            repeats.append(extra_tr)
+        splits, dup_of = assemble_domains(windows, splits, repeats)
+        n_dup = int((dup_of >= 0).sum())
         return DatasetBundle(
             name="text_domains", task=LM, train=splits["train"], val=splits["val"],
             test=splits["test"], class_names=[], group_names=list(self.domains),
@@ -186,6 +219,6 @@ class TextDomains(Params):
                   f"{n_dup} exact repeats of boilerplate windows in train only; val/test "
                   "hold every domain",
             extra={"vocab_size": len(VOCAB), "itos": VOCAB,
-                   "duplicate_of": np.concatenate(dup_of)},
+                   "duplicate_of": dup_of},
         )
 
