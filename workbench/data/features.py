@@ -114,8 +114,8 @@ def _codes(values: np.ndarray, what: str, names: np.ndarray | None
     check(not pd.isna(values).any() if values.dtype.kind in "fOU" else True,
           f"{what} has missing values; every sample needs one")
     if values.dtype.kind == "f":
-        odd = values[values != np.round(values)]
-        check(len(odd) == 0, f"{what} has non-integer values (e.g. {odd[:1].tolist()[0]!r}); "
+        odd = values[values != np.round(values)].tolist()[:1]
+        check(not odd, f"{what} has non-integer values (e.g. {(odd or [None])[0]!r}); "
               "features is a classification data set: labels and groups are integers or "
               "strings")
         values = values.astype(np.int64)
