@@ -205,7 +205,7 @@ file per domain)
 def write_example(folder: str | os.PathLike, n_bytes: int = 12_000) -> Path:
     """Write the bundled example corpus (``data/examples/text_folder``): four domains of
     about ``n_bytes`` each, from what ships with Python. ``english.txt`` (the standard
-    library's documentation topics), ``code/`` (two standard-library modules: a domain made
+    library's documentation topics), ``code/`` (two standard-library modules as .py.txt: a domain made
     of several files), ``logs.txt`` (``text_domains``' boilerplate log and licence lines)
     and ``unicode.txt`` (Unicode character names: multi-byte UTF-8)."""
     import inspect
@@ -221,7 +221,7 @@ def write_example(folder: str | os.PathLike, n_bytes: int = 12_000) -> Path:
     english = "\n".join(topics[k] for k in sorted(topics))
     (root / "english.txt").write_text(english[:n_bytes], encoding="utf-8")
     for module in (string, textwrap):
-        (root / "code" / f"{module.__name__}.py").write_text(
+        (root / "code" / f"{module.__name__}.py.txt").write_text(
             inspect.getsource(module)[:n_bytes // 2], encoding="utf-8")
     (root / "logs.txt").write_text(_boilerplate(n_bytes, np.random.default_rng(0)),
                                    encoding="utf-8")
