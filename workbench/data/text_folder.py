@@ -207,7 +207,8 @@ def write_example(folder: str | os.PathLike, n_bytes: int = 12_000) -> Path:
     about ``n_bytes`` each, from what ships with Python. ``english.txt`` (the standard
     library's documentation topics), ``code/`` (the start of two standard-library modules,
     as .py.txt: a domain made of several files), ``logs.txt`` (``text_domains``'
-    boilerplate log and licence lines) and ``unicode.txt`` (Unicode character names: multi-byte UTF-8)."""
+    boilerplate log and licence lines) and ``unicode.txt`` (Unicode character names:
+    multi-byte UTF-8)."""
     import inspect
     import string
     import textwrap
