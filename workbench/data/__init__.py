@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401  (registration)
     adult,
+    arrays,
     covariate,
     csv_data,
     digits,

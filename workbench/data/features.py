@@ -116,8 +116,7 @@ def _codes(values: np.ndarray, what: str, names: np.ndarray | None
     if values.dtype.kind == "f":
         odd = values[values != np.round(values)].tolist()[:1]
         check(not odd, f"{what} has non-integer values (e.g. {(odd or [None])[0]!r}); "
-              "features is a classification data set: labels and groups are integers or "
-              "strings")
+              "the labels and groups of a classification data set are integers or strings")
         values = values.astype(np.int64)
     check(values.dtype.kind in "biuUSO", f"{what} must hold integers or strings, got dtype "
                                          f"{values.dtype}")
