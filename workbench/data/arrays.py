@@ -144,7 +144,8 @@ class ArrayData:
 @DATASETS.register("arrays")
 @dataclass(frozen=True, kw_only=True)
 class Arrays(Params):
-    """Your own arrays from Python: ``wb.train(cfg, data=wb.ArrayData(X, y, groups=g))``;
+    """Your own numpy arrays, from Python: wb.train(cfg, data=wb.ArrayData(X, y, groups=g)).
+
     ``key`` is their content hash (set for you), ``title`` their name.
 
     Example:

@@ -157,8 +157,9 @@ def _split_codes(values: np.ndarray, what: str) -> np.ndarray:
 @DATASETS.register("features")
 @dataclass(frozen=True, kw_only=True)
 class Features(Params):
-    """Precomputed embeddings (CLIP, ResNet, ...) from a .npz or .parquet file, for last-layer
-    reweighting (DFR, Kirichenko et al., ICLR 2023).
+    """Precomputed embeddings from an .npz or .parquet file (DFR, Kirichenko et al. 2023).
+
+    Frozen CLIP or ResNet features of e.g. Waterbirds: the setting of last-layer reweighting.
 
     ``path`` (required), ``label`` (default "y"), ``group`` (default "g"; "" for one group),
     ``split`` (default "split": used when the file has it; any other name must exist);

@@ -106,8 +106,9 @@ def _read_domain(versions: tuple) -> np.ndarray:
 @DATASETS.register("text_folder")
 @dataclass(frozen=True, kw_only=True)
 class TextFolder(Params):
-    """Your own text corpus for the lm task: one sub-folder (or file) of UTF-8 text per
-    domain, byte-level tokens (vocabulary 256); groups = domains, split 70/15/15 each.
+    """Your own text corpus, one folder or file per domain, byte-level LM (256 tokens).
+
+    One sub-folder (or file) of UTF-8 text per domain; groups = domains, split 70/15/15 each.
 
     ``path`` (required): the folder; ``seq_len`` bytes per sequence; ``max_per_domain``
     windows at most per domain (a seeded random subset beyond). ``extra``: ``vocab_size``

@@ -47,8 +47,10 @@ def built(factory: Callable, n_in: int, n_out: int, title: str) -> nn.Module:
 @MODELS.register("module")
 @dataclass(frozen=True, kw_only=True)
 class Module(Params):
-    """Your own nn.Module from Python: ``wb.train(cfg, model=factory)``, ``factory(n_in,
-    n_out) -> nn.Module``; ``key`` is its content hash (set for you), ``title`` its name.
+    """Your own torch nn.Module, from Python: wb.train(cfg, model=factory).
+
+    ``factory(n_in, n_out) -> nn.Module``; ``key`` is its content hash (set for you),
+    ``title`` its name.
 
     Example:
         >>> Module().build(4, 2)
