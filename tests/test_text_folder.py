@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import zipfile
+
 import numpy as np
 import pytest
 
@@ -74,9 +77,9 @@ def test_error_messages(tmp_path):
     assert error("") == "text_folder: `path` is required (a folder with one sub-folder or " \
                         "text file per domain)"
     assert error(tmp_path / "nope") == f"text_folder folder not found: {tmp_path / 'nope'}"
-    assert error(root / "prose.txt") == f"text_folder path {root / 'prose.txt'} is a file; " \
-                                        "give the folder that holds one sub-folder or text " \
-                                        "file per domain"
+    assert error(root / "prose.txt") == f"text_folder path {root / 'prose.txt'} is a file, " \
+                                        "not a folder or a .zip archive; give the folder (or " \
+                                        ".zip) that holds one sub-folder or text file per domain"
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / ".DS_Store").write_text("x")
@@ -98,7 +101,7 @@ def test_error_messages(tmp_path):
                           "utf-8) or remove it"
     (root / "notes" / "latin.txt").write_bytes(b"PK\x03\x04\x00\x00" * 50)
     assert error(root) == f"text_folder: {root / 'notes' / 'latin.txt'} holds binary data " \
-                          "(a NUL byte at offset 4); remove it from the folder"
+                          "(a NUL byte at offset 4); remove it from the corpus"
     (root / "notes" / "latin.txt").unlink()
     (root / "notes.txt").write_text("clash " * 100)
     assert error(root) == f"text_folder has two domains named 'notes' in {root} (a sub-folder " \
@@ -163,3 +166,34 @@ def test_example_corpus_is_what_write_example_writes(tmp_path):
     assert rebuilt.group_names == shipped.group_names
     # logs and unicode come from seeded generators and Python's own tables: identical bytes
     assert rebuilt.extra["domain_bytes"]["logs"] == shipped.extra["domain_bytes"]["logs"]
+
+
+def test_a_zip_archive_of_the_folder_is_the_same_corpus(tmp_path):
+    root = corpus(tmp_path)
+    folder = load(root)
+    for base_dir in ("corpus", "."):  # zipped as a folder, or its contents at the top level
+        archive = shutil.make_archive(str(tmp_path / f"z{len(base_dir)}"), "zip",
+                                      root_dir=root if base_dir == "." else tmp_path,
+                                      base_dir=base_dir)
+        b = load(archive)
+        assert b.group_names == folder.group_names
+        for s in ("train", "val", "test"):
+            np.testing.assert_array_equal(getattr(b, s).X, getattr(folder, s).X)
+        spec = wb.DATASETS.create("text_folder", path=archive)
+        assert spec.files() == [archive]  # the archive's content is in the store key
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"not a zip")
+    assert error(bad) == f"could not read {bad} as a .zip archive: File is not a zip file"
+    one = tmp_path / "one.zip"
+    with zipfile.ZipFile(one, "w") as zf:
+        zf.writestr("only.txt", "text " * 100)
+        zf.writestr("__MACOSX/._only.txt", "junk")
+    assert error(one) == f"text_folder found 1 domain in {one} ('only'); a mixture needs at " \
+                         "least 2: one sub-folder or text file per domain"
+    latin = tmp_path / "latin.zip"
+    with zipfile.ZipFile(latin, "w") as zf:
+        zf.writestr("a.txt", "text " * 100)
+        zf.writestr("b/c.txt", "café ".encode("latin-1") * 100)
+    assert error(latin) == f"text_folder: {latin.resolve()}:b/c.txt is not UTF-8 text (byte " \
+                           "0xe9 at offset 3); convert it (e.g. iconv -f latin1 -t utf-8) or " \
+                           "remove it"

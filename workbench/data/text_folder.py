@@ -9,7 +9,9 @@ with Python; this data set reads the user's own. Tokens are the UTF-8 bytes (voc
 Layout: every non-hidden entry of ``path`` is a domain. A sub-folder is a domain made of
 all its files (recursively, in path order, joined by a newline); a file at the top level is
 a domain of its own, named by its file name without the suffix. Hidden entries (".name")
-are skipped. A domain's bytes are cut into consecutive windows of ``seq_len + 1`` bytes
+are skipped. ``path`` may also be a .zip archive of such a folder (how the app takes a
+corpus: as an upload); archives unpacking to more than 1 GiB are refused. A domain's
+bytes are cut into consecutive windows of ``seq_len + 1`` bytes
 (the tail that does not fill one is dropped); a domain with more than ``max_per_domain``
 windows keeps a seeded random subset of them. Each domain is split 70/15/15 like
 ``text_domains`` (the same code, ``text.assemble_domains``), so per-domain validation
@@ -34,9 +36,10 @@ Example:
 from __future__ import annotations
 
 import os
+import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
 import numpy as np
@@ -48,6 +51,7 @@ from .text import assemble_domains, domain_split
 
 VOCAB_SIZE = 256
 MIN_WINDOWS = 10  # per domain: a few for each of train, val and test
+MAX_ZIP_BYTES = 1 << 30  # an archive unpacking to more (1 GiB) is refused: a zip bomb guard
 
 
 def decode_bytes(tokens) -> str:
@@ -77,10 +81,39 @@ def domain_files(folder: str | os.PathLike) -> dict[str, list[Path]]:
     return out
 
 
-def _utf8(data: bytes, path: Path) -> None:
+def zip_domains(path: str) -> dict[str, list[str]]:
+    """{domain: its member names} of a .zip corpus, laid out as a folder would be (an
+    archive of one folder, as zipping a folder makes, is read from inside that folder)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = [i for i in zf.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, OSError) as err:
+        raise ValueError(f"could not read {path} as a .zip archive: {err}") from None
+    total = sum(i.file_size for i in infos)
+    check(total <= MAX_ZIP_BYTES, f"text_folder archive {path} unpacks to {total:,} bytes; the "
+                                  f"limit is {MAX_ZIP_BYTES:,}")
+    members = [(PurePosixPath(i.filename).parts, i.filename) for i in infos]
+    members = [(p, n) for p, n in members
+               if not any(part.startswith(".") or part == "__MACOSX" for part in p)]
+    if len({p[0] for p, _ in members}) == 1 and all(len(p) > 1 for p, _ in members):
+        members = [(p[1:], n) for p, n in members]
+    out: dict[str, list[str]] = {}
+    kinds: dict[str, str] = {}
+    for parts, name in sorted(members):
+        domain, kind = ((parts[0], "dir") if len(parts) > 1
+                        else (PurePosixPath(parts[0]).stem, "file"))
+        check(domain not in kinds or kind == kinds[domain] == "dir",
+              f"text_folder has two domains named {domain!r} in {path} (a sub-folder and a "
+              "file, or files that differ only in their suffix); rename one")
+        kinds[domain] = kind
+        out.setdefault(domain, []).append(name)
+    return out
+
+
+def _utf8(data: bytes, path) -> None:
     nul = data.find(b"\x00")
     check(nul < 0, f"text_folder: {path} holds binary data (a NUL byte at offset {nul}); "
-                   "remove it from the folder")
+                   "remove it from the corpus")
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -103,6 +136,21 @@ def _read_domain(versions: tuple) -> np.ndarray:
     return tokens
 
 
+@lru_cache(maxsize=8)
+def _read_members(path: str, size: int, mtime_ns: int, members: tuple) -> np.ndarray:
+    """A domain's ``members`` of the archive ``path`` as one uint8 array, checked to be
+    UTF-8; cached per version of the archive."""
+    parts = []
+    with zipfile.ZipFile(path) as zf:
+        for m in members:
+            data = zf.read(m)
+            _utf8(data, f"{path}:{m}")
+            parts.append(data)
+    tokens = np.frombuffer(b"\n".join(parts), dtype=np.uint8)
+    tokens.setflags(write=False)
+    return tokens
+
+
 @DATASETS.register("text_folder")
 @dataclass(frozen=True, kw_only=True)
 class TextFolder(Params):
@@ -110,7 +158,8 @@ class TextFolder(Params):
 
     One sub-folder (or file) of UTF-8 text per domain; groups = domains, split 70/15/15 each.
 
-    ``path`` (required): the folder; ``seq_len`` bytes per sequence; ``max_per_domain``
+    ``path`` (required): the folder, or a .zip archive of it (the app uploads one);
+    ``seq_len`` bytes per sequence; ``max_per_domain``
     windows at most per domain (a seeded random subset beyond). ``extra``: ``vocab_size``
     (256), ``encoding`` ("utf-8 bytes"), ``domain_bytes`` and ``domain_windows`` (per
     domain: bytes read, windows available).
@@ -124,22 +173,30 @@ file per domain)
     """
 
     task: ClassVar[str] = LM
-    path: str = param("", help="A folder with one sub-folder (or one file) of UTF-8 text per "
-                               "domain (required).")
+    path: str = param("", help="A folder (or a .zip of one) with one sub-folder or one file "
+                               "of UTF-8 text per domain (required).", file_types=("zip",))
     seq_len: int = param(64, low=2, high=1024, help="Bytes (tokens) per sequence.")
     max_per_domain: int = param(5000, low=MIN_WINDOWS, high=1_000_000, log=True,
                                 help="Most sequences taken from one domain (a seeded random "
                                      "subset of a larger one).")
 
-    def _domains(self) -> dict[str, list[Path]]:
+    def _root(self) -> tuple[Path, bool]:
+        """The corpus path, and whether it is a .zip archive (else a folder)."""
         check(self.path.strip() != "", "text_folder: `path` is required (a folder with one "
                                        "sub-folder or text file per domain)")
         root = Path(self.path).expanduser()
         check(root.exists(), f"text_folder folder not found: {root}")
-        check(root.is_dir(), f"text_folder path {root} is a file; give the folder that holds "
-                             "one sub-folder or text file per domain")
-        domains = domain_files(root)
-        check(domains, f"text_folder folder {root} is empty (hidden entries are skipped); put "
+        archive = root.is_file() and root.suffix.lower() == ".zip"
+        check(root.is_dir() or archive,
+              f"text_folder path {root} is a file, not a folder or a .zip archive; give the "
+              "folder (or .zip) that holds one sub-folder or text file per domain")
+        return root, archive
+
+    def _domains(self) -> dict[str, list]:
+        root, archive = self._root()
+        domains = zip_domains(str(root)) if archive else domain_files(root)
+        what = "archive" if archive else "folder"
+        check(domains, f"text_folder {what} {root} is empty (hidden entries are skipped); put "
                        "one sub-folder or text file per domain in it")
         check(len(domains) >= 2, f"text_folder found 1 domain in {root} "
                                  f"({next(iter(domains))!r}); a mixture needs at least 2: one "
@@ -151,6 +208,8 @@ file per domain)
     def files(self) -> list[str]:
         """Every file a run reads: their content is part of the run store's key."""
         root = Path(self.path).expanduser()
+        if self.path.strip() and root.is_file() and root.suffix.lower() == ".zip":
+            return [self.path]
         if not self.path.strip() or not root.is_dir():
             return []
         try:
@@ -160,10 +219,16 @@ file per domain)
 
     def _tokens(self) -> dict[str, np.ndarray]:
         width, out = self.seq_len + 1, {}
+        root, archive = self._root()
         for name, files in self._domains().items():
-            stats = [os.stat(f) for f in files]
-            tokens = _read_domain(tuple((str(f), s.st_size, s.st_mtime_ns)
-                                        for f, s in zip(files, stats)))
+            if archive:
+                st = os.stat(root)
+                tokens = _read_members(str(root.resolve()), st.st_size, st.st_mtime_ns,
+                                       tuple(files))
+            else:
+                stats = [os.stat(f) for f in files]
+                tokens = _read_domain(tuple((str(f), s.st_size, s.st_mtime_ns)
+                                            for f, s in zip(files, stats)))
             n = len(tokens) // width
             check(n >= MIN_WINDOWS,
                   f"text_folder domain {name!r} has {len(tokens):,} bytes: {n} sequence(s) of "
