@@ -42,9 +42,9 @@ import numpy as np
 
 from ..params import Params, param
 from ..registry import check
+from .array_checks import check_finite, codes, split_codes
 from .base import CLASSIFICATION, DATASETS, REGRESSION, DatasetBundle, Split, split_three
 from .csv_data import AUTO_MAX_CLASSES, _strata
-from .features import _check_finite, _codes, _split_codes
 
 LOADED: dict[str, ArrayData] = {}  # content key -> arrays, for this process
 TASKS = ("auto", CLASSIFICATION, REGRESSION)
@@ -83,7 +83,7 @@ class ArrayData:
                 check(len(a) == n, f"ArrayData arrays disagree in length: X has {n} rows, "
                                    f"{what} has {len(a)}")
         X = X.astype(np.float64) if X.dtype.kind != "f" else X
-        _check_finite(X.reshape(n, -1), "ArrayData X")
+        check_finite(X.reshape(n, -1), "ArrayData X")
         if task == "auto":
             values = y.astype(np.float64) if y.dtype.kind == "f" else None
             regression = values is not None and (
@@ -97,19 +97,19 @@ class ArrayData:
             check(np.isfinite(self.y).all(), "ArrayData y has non-finite values (NaN or inf)")
             self.class_names: list[str] = []
         else:
-            codes, names = _codes(y, "ArrayData y", None if class_names is None
+            codes_, names = codes(y, "ArrayData y", None if class_names is None
                                   else np.asarray(class_names))
             check(len(names) >= 2, f"ArrayData y has one class ({names[0]!r}); a classifier "
                                    "needs at least 2 (or task='regression')")
-            self.y, self.class_names = _frozen(codes), names
+            self.y, self.class_names = _frozen(codes_), names
         if groups is None:
             self.g, self.group_names = _frozen(np.zeros(n, np.int64)), ["all"]
         else:
-            g, self.group_names = _codes(np.asarray(groups), "ArrayData groups",
+            g, self.group_names = codes(np.asarray(groups), "ArrayData groups",
                                          None if group_names is None else np.asarray(group_names))
             self.g = _frozen(g)
         self.split = None if split is None else _frozen(
-            _split_codes(np.asarray(split), "ArrayData split"))
+            split_codes(np.asarray(split), "ArrayData split"))
         self.X = _frozen(X.astype(np.float32))
         self.task, self.name, self.val, self.test = task, name or "arrays", val, test
         self.key = self._content_key()

@@ -46,10 +46,10 @@ import pandas as pd
 
 from ..params import Params, param
 from ..registry import check
+from .array_checks import as_numeric, check_finite, codes, split_codes
 from .base import CLASSIFICATION, DATASETS, DatasetBundle, Split, split_three
 from .csv_data import _strata
 
-SPLIT_NAMES = ("train", "val", "test")
 SUFFIXES = (".npz", ".parquet")
 MIN_ROWS = 20  # held-out splits need a few rows per split
 
@@ -86,72 +86,6 @@ def _stack_lists(col: np.ndarray, name: str, path: str) -> np.ndarray:
                              f"lengths ({', '.join(map(str, sorted(lengths)[:5]))}); every "
                              "embedding must have the same length")
     return np.stack([np.asarray(v) for v in col])
-
-
-def _numeric(X: np.ndarray, what: str) -> np.ndarray:
-    """``X`` as float64, or a ValueError naming its dtype."""
-    check(X.dtype.kind in "biuf", f"{what} must be numeric, got dtype {X.dtype} "
-                                  f"(e.g. {X.flat[0].item()!r})" if X.size else
-          f"{what} must be numeric, got dtype {X.dtype}")
-    return X.astype(np.float64)
-
-
-def _check_finite(X: np.ndarray, what: str) -> None:
-    bad = ~np.isfinite(X) | (np.abs(np.nan_to_num(X)) > np.finfo(np.float32).max)
-    if bad.any():
-        rows = np.flatnonzero(bad.any(axis=1))
-        check(False, f"{what} has {int(bad.sum())} non-finite or float32-overflowing values "
-                     f"(NaN, inf or |x| > 3.4e38) in {len(rows)} row(s) (first: row "
-                     f"{int(rows[0])}); remove or impute those rows")
-
-
-def _codes(values: np.ndarray, what: str, names: np.ndarray | None
-           ) -> tuple[np.ndarray, list[str]]:
-    """Integer codes 0..k-1 and names of a label or group array (integers kept as given
-    when ``names`` names them, else sorted distinct values)."""
-    check(values.ndim == 1, f"{what} must be 1-D (one value per sample), got shape "
-                            f"{values.shape}")
-    check(not pd.isna(values).any() if values.dtype.kind in "fOU" else True,
-          f"{what} has missing values; every sample needs one")
-    if values.dtype.kind == "f":
-        odd = values[values != np.round(values)].tolist()[:1]
-        check(not odd, f"{what} has non-integer values (e.g. {(odd or [None])[0]!r}); "
-              "the labels and groups of a classification data set are integers or strings")
-        values = values.astype(np.int64)
-    check(values.dtype.kind in "biuUSO", f"{what} must hold integers or strings, got dtype "
-                                         f"{values.dtype}")
-    if names is not None:
-        names = [str(v) for v in names.tolist()]
-        check(values.dtype.kind in "biu", f"{what}: names are given, so it must hold integer "
-                                          f"codes, got dtype {values.dtype}")
-        check(values.min() >= 0 and values.max() < len(names),
-              f"{what} has codes outside 0..{len(names) - 1} (the {len(names)} names given): "
-              f"min {values.min()}, max {values.max()}")
-        return values.astype(np.int64), names
-    levels, codes = np.unique(values.astype(str) if values.dtype.kind in "OSU" else values,
-                              return_inverse=True)
-    return codes.astype(np.int64), [str(v) for v in levels]
-
-
-def _split_codes(values: np.ndarray, what: str) -> np.ndarray:
-    """0/1/2 for train/val/test (strings, or the integers 0, 1, 2)."""
-    v = values.astype(str) if values.dtype.kind in "OSU" else values
-    if v.dtype.kind in "OSU":
-        lower = np.char.lower(np.char.strip(v.astype(str)))
-        codes = np.full(len(v), -1, np.int64)
-        for i, name in enumerate(SPLIT_NAMES):
-            codes[lower == name] = i
-        bad = sorted(set(v[codes < 0].tolist()))
-    elif v.dtype.kind in "biuf":
-        codes = np.where(np.isin(v, [0, 1, 2]), v, -1).astype(np.int64)
-        bad = sorted(set(v[codes < 0].tolist()))
-    else:
-        codes, bad = np.full(len(v), -1), [f"dtype {v.dtype}"]
-    check(not bad, f"{what} has values {', '.join(map(repr, bad[:5]))}"
-                   f"{' ...' if len(bad) > 5 else ''}; allowed: train, val, test (or 0, 1, 2)")
-    for i, name in enumerate(SPLIT_NAMES):
-        check((codes == i).any(), f"{what} has no {name!r} rows; every split needs samples")
-    return codes
 
 
 @DATASETS.register("features")
@@ -253,12 +187,12 @@ class Features(Params):
                 m = len(arrays[name])
                 check(m == n, f"features arrays disagree in length: X has {n} rows, "
                               f"{field} {name!r} has {m}")
-        X = _numeric(X, "features X")
-        _check_finite(X, "features X")
+        X = as_numeric(X, "features X")
+        check_finite(X, "features X")
         check(X.shape[1] >= 1, "features X has no columns (shape "
                                f"{X.shape}); it needs at least one feature")
         return (X, arrays[self.label], arrays[self.group] if self.group else None,
-                _split_codes(arrays[split], f"features split {split!r}") if split else None,
+                split_codes(arrays[split], f"features split {split!r}") if split else None,
                 feature_names, names)
 
     def preflight(self) -> None:
@@ -268,14 +202,14 @@ class Features(Params):
 
     def load(self, seed: int) -> DatasetBundle:
         X, labels, groups, split, feature_names, names = self._columns()
-        y, class_names = _codes(labels, f"features label {self.label!r}",
+        y, class_names = codes(labels, f"features label {self.label!r}",
                                 names.get("class_names"))
         check(len(class_names) >= 2, f"features label {self.label!r} has one class "
                                      f"({class_names[0]!r}); a classifier needs at least 2")
         if groups is None:
             g, group_names = np.zeros(len(y), np.int64), ["all"]
         else:
-            g, group_names = _codes(groups, f"features group {self.group!r}",
+            g, group_names = codes(groups, f"features group {self.group!r}",
                                     names.get("group_names"))
         if split is None:
             check(len(y) >= MIN_ROWS, f"features needs at least {MIN_ROWS} rows to hold out "
