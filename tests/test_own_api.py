@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +16,8 @@ from torch import nn
 import workbench as wb
 from workbench.own import module_key
 
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
 BASE = wb.RunConfig(epochs=10, batch_size=32, model="linear", lr=1e-2)
 
 
@@ -88,13 +92,13 @@ def test_store_keys_differ_for_arrays_and_models_and_stored_runs_load(tmp_path):
             "print(r.config.dataset, r.config.dataset_params['title'], r.status, "
             "r.info['notes'].split(':')[0]); print(len(s.list()))")
     out = subprocess.run([sys.executable, "-c", code, str(store.root), first.key],
-                         capture_output=True, text=True, check=True).stdout.split("\n")
+                         capture_output=True, text=True, check=True, env=ENV).stdout.split("\n")
     assert out[0] == "arrays waterbirds done ArrayData 'waterbirds'" and out[1] == "4"
     # ... and training them again there says what is missing, in one line
     code = ("import sys, workbench as wb; r = wb.RunStore(sys.argv[1]).load(sys.argv[2]);"
             "wb.train(r.config)")
     err = subprocess.run([sys.executable, "-c", code, str(store.root), m1.key],
-                         capture_output=True, text=True).stderr.strip().splitlines()[-1]
+                         capture_output=True, text=True, env=ENV).stderr.strip().splitlines()[-1]
     assert "are not loaded in this process: pass data=wb.ArrayData(...)" in err
 
 
