@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401  (registration)
     adult,
+    cifar,
     covariate,
     csv_data,
     digits,
