@@ -47,6 +47,8 @@ def why_not_batchable(cfg: RunConfig) -> str | None:
         return "dropout draws differ between a batch and a single run"
     if cfg.model == "transformer":
         return "attention has no vmap batching rule: one by one is faster"
+    if cfg.model == "resnet32":
+        return "BatchNorm's running statistics cannot be updated in stacked replicas"
     return None
 
 
