@@ -104,11 +104,14 @@ class _CIFARLT(Params):
         folder = self.folder()
         missing = missing_files(folder, self.kind)
         if missing:
+            expected = ", ".join(expected_files(self.kind))
+            what = (f"no {self.kind} files in {folder} (expected the 'python version' files "
+                    f"{expected})" if len(missing) == len(self.files()) else
+                    f"{', '.join(missing)} missing in {folder} (expected {expected})")
             self.require(False, "root",
-                         f"{self.name}: {', '.join(missing)} missing in {folder} (the CIFAR "
-                         f"'python version' files: {', '.join(expected_files(self.kind))}). "
-                         f"Fetch them with `python -m workbench data fetch {self.kind}` (into "
-                         f"{data_dir()}), or set root to a folder that holds them")
+                         f"{self.name}: {what}. Fetch them with `python -m workbench data fetch "
+                         f"{self.kind}` (into {data_dir()}), or set root to a folder that "
+                         "holds them")
 
     def load(self, seed: int) -> DatasetBundle:
         self.preflight()
