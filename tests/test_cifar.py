@@ -368,3 +368,34 @@ def test_trains_from_the_cli(tmp_path):
     out = json.loads(p.stdout)
     assert out["status"] == "done" and out["config"]["lr_schedule"] == "cosine"
     assert "few_shot" not in out["summary"] and "worst_group_accuracy" in out["summary"]
+
+
+def test_the_app_reports_missing_files_then_trains_on_a_fixture(monkeypatch, tmp_path):
+    pytest.importorskip("streamlit")
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("WORKBENCH_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("WORKBENCH_APP_DEFAULT_EPOCHS", "1")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["started"] = True
+    at.run()
+    at.selectbox(key="dataset").set_value("cifar10_lt").run()
+    at.text_input(key="data_cifar10_lt_root").set_value(str(tmp_path / "none")).run()
+    assert "use one of cnn, resnet32" in " ".join(e.value for e in at.error)
+    at.selectbox(key="model").set_value("cnn").run()
+    assert "workbench data fetch cifar10" in " ".join(e.value for e in at.error)
+    assert at.button(key="run").disabled and not at.exception
+    at.text_input(key="data_cifar10_lt_root").set_value(folder("cifar10", 20, 4))
+    at.number_input(key="data_cifar10_lt_val_per_class").set_value(2)
+    at.button(key="imb0_remove").click().run()  # the default long tail: the data has one
+    at.number_input(key="batch_size").set_value(16)
+    at.number_input(key="seeds").set_value(1)
+    at.multiselect(key="schemes").set_value(["uniform", "drw"])
+    at.run()
+    assert not at.button(key="run").disabled, [e.value for e in at.error]
+    at.button(key="run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    for view in ("Overview", "Groups", "Data"):
+        at.session_state["view"] = view
+        at.run()
+        assert not at.exception, (view, [e.value for e in at.exception])
