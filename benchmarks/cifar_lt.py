@@ -36,8 +36,9 @@ import numpy as np
 import torch
 from torch import nn
 
-import workbench as wb
-from workbench.data.cifar_files import write_files
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's workbench
+import workbench as wb  # noqa: E402
+from workbench.data.cifar_files import write_files  # noqa: E402
 
 SCHEMES = {"uniform": {}, "inverse_frequency": {}, "drw": {"start_epoch": 160},
            "logit_adjustment": {"tau": 1.0}}
@@ -62,10 +63,17 @@ def synthetic(root: Path, per_class: int, per_class_test: int, seed: int = 0) ->
     return write_files(root, "cifar10", x, y, xt, yt)
 
 
-def recipe(epochs: int, model: str, root: str, device: str) -> wb.RunConfig:
+def scaled(epoch: int, epochs: int) -> int:
+    """Epoch ``epoch`` of the 200-epoch recipe in a run of ``epochs`` (1..epochs - 1)."""
+    return min(max(1, round(epoch * epochs / 200)), max(epochs - 1, 1))
+
+
+def recipe(epochs: int, model: str, root: str, device: str, val_per_class: int = 50
+           ) -> wb.RunConfig:
     """The published recipe, its epochs-dependent parts scaled to ``epochs``."""
-    at = [max(1, round(e * epochs / 200)) for e in (160, 180)]
-    return wb.RunConfig(dataset="cifar10_lt", dataset_params={"root": root, "ratio": 100},
+    at = [scaled(e, epochs) for e in (160, 180)]
+    data = {"root": root, "ratio": 100, "val_per_class": val_per_class}
+    return wb.RunConfig(dataset="cifar10_lt", dataset_params=data,
                         model=model, epochs=epochs, batch_size=128, optimizer="sgd", lr=0.1,
                         momentum=0.9, weight_decay=2e-4, warmup_epochs=5 * epochs / 200,
                         lr_schedule="step", lr_milestones=sorted(set(at)), lr_gamma=0.01,
@@ -73,11 +81,12 @@ def recipe(epochs: int, model: str, root: str, device: str) -> wb.RunConfig:
 
 
 def run_recipe(args, root: str) -> list[dict]:
-    base = recipe(args.epochs, args.model, root, args.device)
+    val = min(50, args.synthetic_per_class // 4) if args.synthetic else 50  # 50: the default
+    base = recipe(args.epochs, args.model, root, args.device, val)
     rows = []
     for name, params in SCHEMES.items():
         if name == "drw":
-            params = {"start_epoch": round(160 * args.epochs / 200)}
+            params = {"start_epoch": scaled(160, args.epochs)}
         t = time.perf_counter()
         run = wb.train(base.replace(scheme=name, scheme_params=params))
         h = run.history
@@ -148,21 +157,24 @@ def speed(root: str, rounds: int) -> list[dict]:
 
 
 MEMORY = """
-import json, resource, sys
+import json, sys
 import workbench as wb
 from workbench.context import TrainingContext
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def peak_mb():  # VmHWM: this process's peak resident set (reset by exec, unlike ru_maxrss)
+    line = next(x for x in open("/proc/self/status") if x.startswith("VmHWM"))
+    return int(line.split()[1]) / 1024
+before = peak_mb()
 cfg = wb.RunConfig(dataset="cifar10_lt", model="cnn", device="cpu",
                    dataset_params={"root": sys.argv[1], "ratio": 1})
 ctx = TrainingContext.build(cfg)
 X = ctx.splits["train"].X
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+after = peak_mb()
 print(json.dumps({"train images": len(X), "dtype": str(X.dtype),
                   "train tensor MB": round(X.nbytes / 1e6, 1),
                   "as float32 MB": round(X.numel() * 4 / 1e6, 1),
                   "all splits MB": round(sum(s.X.nbytes for s in ctx.splits.values()) / 1e6, 1),
-                  "peak RSS after import MB": round(before / 1024),
-                  "peak RSS MB": round(after / 1024)}))
+                  "peak RSS after import MB": round(before),
+                  "peak RSS MB": round(after)}))
 """
 
 
@@ -179,7 +191,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sections", default="recipe,speed,memory")
     p.add_argument("--budget", choices=("full", "short"), default="full",
-                   help="full: the recipe's 200 epochs; short: 2 epochs, for a CPU")
+                   help="full: the recipe's 200 epochs; short: 3 epochs, for a CPU")
     p.add_argument("--epochs", type=int, help="epochs of the recipe (overrides --budget)")
     p.add_argument("--model", default="resnet32", choices=("resnet32", "cnn"))
     p.add_argument("--root", default="", help="CIFAR-10 files (default: the data set's)")
@@ -191,7 +203,7 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--out", help="write the results as JSON")
     args = p.parse_args(argv)
-    args.epochs = args.epochs or (200 if args.budget == "full" else 2)
+    args.epochs = args.epochs or (200 if args.budget == "full" else 3)
     sections = args.sections.split(",")
     tmp = Path(tempfile.mkdtemp(prefix="cifar-lt-bench-"))
     results = {"machine": f"{torch.get_num_threads()} torch threads, torch {torch.__version__}"}
