@@ -42,6 +42,13 @@ def speedups(device_type: str, bf16_supported: bool, enabled: bool = True) -> di
 
 
 @functools.cache
+def _bf16(device: torch.device) -> bool:
+    """Whether the GPU computes in bf16 natively (asked once per device)."""
+    with torch.cuda.device(device):
+        return torch.cuda.is_bf16_supported()
+
+
+@functools.cache
 def _affine(device: torch.device, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
     mean, std = (MEAN, STD) if channels == 3 else ((0.5,) * channels, (0.25,) * channels)
     scale = torch.tensor([1.0 / (255.0 * s) for s in std], device=device).view(1, -1, 1, 1)
@@ -65,8 +72,8 @@ class ImageNet(nn.Module):
         self.use_speedups = use_speedups
 
     def speedups(self, device: torch.device) -> dict:
-        bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
-        return speedups(device.type, bf16, self.use_speedups)
+        return speedups(device.type, device.type == "cuda" and _bf16(device),
+                        self.use_speedups)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not torch.is_grad_enabled() and x.shape[0] > EVAL_CHUNK:
