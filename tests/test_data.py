@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+import cifar_fixture
 import numpy as np
 import pytest
 
@@ -15,7 +16,10 @@ SPLITS = ("train", "val", "test")
 
 
 def example(name: str) -> dict:
-    """Params a data set needs to load at all (csv: the bundled example file)."""
+    """Params a data set needs to load at all (csv: the bundled example file; CIFAR-LT: a
+    tiny fixture in the files' format, ``cifar_fixture``)."""
+    if name in ("cifar10_lt", "cifar100_lt"):
+        return cifar_fixture.params(name[:-3])
     return getattr(wb.DATASETS.get(name), "example_params", dict)()
 
 
@@ -37,13 +41,17 @@ def test_dataset_shapes_and_dtypes(name):
     assert b.name == name and b.notes
     for split in SPLITS:
         s = getattr(b, split)
-        assert len(s) > 0 and s.X.shape == (len(s), b.n_features)
+        assert len(s) > 0 and s.X.shape[:2] == (len(s), b.n_features)
+        if getattr(wb.DATASETS.get(name), "inputs", "") == "image":  # (n, C, H, W) uint8
+            assert s.X.ndim == 4 and s.X.dtype == np.uint8
+        else:
+            assert s.X.ndim == 2
         if b.task == "lm":  # token ids in, next tokens out (tests/test_text_lm.py has more)
             assert s.X.dtype == s.y.dtype == np.int64 and s.y.shape == s.X.shape
             assert s.X.min() >= 0 and s.X.max() < b.extra["vocab_size"]
             assert s.g.min() >= 0 and s.g.max() < b.n_groups
             continue
-        assert s.X.dtype == np.float32 and np.isfinite(s.X).all()
+        assert s.X.dtype in (np.float32, np.uint8) and np.isfinite(s.X).all()
         assert s.g.dtype == np.int64 and s.ids.dtype == np.int64 and s.noisy.dtype == bool
         assert s.g.min() >= 0 and s.g.max() < b.n_groups
         if b.task == CLASSIFICATION:

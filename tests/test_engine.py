@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from test_data import example
 
 import workbench as wb
 from workbench import cli
@@ -88,9 +89,11 @@ def test_every_scheme_trains_end_to_end(scheme):
 @pytest.mark.parametrize("dataset", wb.DATASETS.names())
 def test_every_dataset_trains_end_to_end(dataset):
     lm = wb.DATASETS.get(dataset).task == "lm"
-    params = getattr(wb.DATASETS.get(dataset), "example_params", dict)()
-    run = wb.train(wb.RunConfig(dataset=dataset, epochs=1, batch_size=256, dataset_params=params,
-                                model="transformer" if lm else "linear"))
+    params = example(dataset)
+    image = getattr(wb.DATASETS.get(dataset), "inputs", "") == "image"
+    model = "transformer" if lm else "cnn" if image else "linear"
+    run = wb.train(wb.RunConfig(dataset=dataset, epochs=1, batch_size=16 if image else 256,
+                                dataset_params=params, model=model))
     assert run.status == "done"
     if run.info["task"] == "regression":
         assert set(run.summary) == {"mse", "worst_group_mse"}

@@ -49,6 +49,8 @@ def why_not_batchable(cfg: RunConfig) -> str | None:
         return "attention has no vmap batching rule: one by one is faster"
     if cfg.model == "module":
         return "a user's module may hold buffers or operations without a vmap batching rule"
+    if cfg.model == "resnet32":
+        return "BatchNorm's running statistics cannot be updated in stacked replicas"
     return None
 
 

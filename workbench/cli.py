@@ -1,4 +1,4 @@
-"""Command line: ``python -m workbench list | run | compare | sweep | runs``.
+"""Command line: ``python -m workbench list | run | compare | sweep | runs | data fetch``.
 
 Flags mirror ``RunConfig`` and are generated from its declared fields (help, default and
 range in ``--help``); data set, transform, scheme and model parameters are listed in
@@ -131,6 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
                           "'uniform;linupper:r=0.5' (params after ':')")
     cmp.add_argument("--seeds", default="0,1,2", help="comma-separated training seeds")
     _sweep_parser(sub)
+    data = sub.add_parser("data", help="fetch a data set's files (nothing is downloaded "
+                                       "otherwise)")
+    fetch = data.add_subparsers(dest="data_command", parser_class=_Parser, required=True)
+    fp = fetch.add_parser("fetch", help="download CIFAR-10 or CIFAR-100 (python version), "
+                                        "check its md5, extract it")
+    fp.add_argument("name", choices=("cifar10", "cifar100"))
+    fp.add_argument("--root", help="folder to extract into (default: $WORKBENCH_DATA_DIR or "
+                                   "the project's data/)")
     runs = sub.add_parser("runs", help="list stored runs (or export them as CSV)")
     runs.add_argument("--store", help="run store folder (default: $WORKBENCH_STORE or ./runs)")
     runs.add_argument("--dataset", help="only this data set")
@@ -176,6 +184,17 @@ def _run_sweep(args) -> int:
           f"{sw.info['loaded']} loaded from {sw.info['store']})")
     if len(sw.table):
         print(interval_text(sw.table, [*sw.paths, "scheme"]))
+    return 0
+
+
+def _fetch_data(args) -> int:
+    from .data.adult import data_dir
+    from .data.cifar_files import FetchError, fetch
+
+    try:
+        fetch(args.name, args.root or data_dir(), log=lambda m: print(m, file=sys.stderr))
+    except FetchError as err:
+        raise UserError(str(err)) from None
     return 0
 
 
@@ -359,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "sweep":
             return _run_sweep(args)
+        if args.command == "data":
+            return _fetch_data(args)
         cfg = config_from_args(args)
         if args.progress is None:
             args.progress = sys.stderr.isatty()

@@ -48,6 +48,7 @@ SELECTION_RULES = {"best_val_accuracy": ("accuracy", "all"),
                    "best_val_worst_group_accuracy": ("accuracy", "worst"),
                    "best_val_loss": ("loss", "all")}
 DEVICES = ("auto", "cpu", "cuda")
+LR_SCHEDULES = ("constant", "step", "cosine")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,11 +60,24 @@ class RunConfig:
     scheme_params: dict = field(default_factory=dict)
     model: str = "mlp"
     model_params: dict = field(default_factory=dict)
-    optimizer: str = param("adam", choices=OPTIMIZERS, help="adam, or sgd with momentum 0.9.")
+    optimizer: str = param("adam", choices=OPTIMIZERS, help="adam, or sgd with momentum.")
     lr: float = param(3e-3, low=0, high=10.0, closed="right", log=True,
                       help="Learning rate (weights have mean 1 under every scheme, so one "
                            "learning rate means the same for all).")
     weight_decay: float = param(0.0, low=0, help="L2 weight decay of the optimizer.")
+    momentum: float = param(0.9, low=0, high=1, closed="left",
+                            help="SGD momentum (optimizer sgd only).")
+    lr_schedule: str = param("constant", choices=LR_SCHEDULES,
+                             help="Learning rate after the warm-up: constant, step (x lr_gamma "
+                                  "at each of lr_milestones) or cosine (to 0 at the end).")
+    warmup_epochs: float = param(0.0, low=0, high=10_000,
+                                 help="Epochs of linear learning-rate warm-up (0: none).")
+    lr_milestones: list = param([160, 180], item="int", low=1, high=10_000,
+                                noun="a non-empty list of epochs, e.g. lr_milestones=[160,180]",
+                                help="Epochs at which the step schedule multiplies the "
+                                     "learning rate by lr_gamma (Cao et al. 2019: 160, 180).")
+    lr_gamma: float = param(0.01, low=0, high=1, closed="right",
+                            help="Factor of the step schedule at each milestone.")
     batch_size: int = param(64, low=1, help="B: samples per step. Batch-level schemes "
                                             "(linupper, kl_dro, group_dro...) weight within "
                                             "each batch: with tiny B the Sow et al. weights "
@@ -175,6 +189,21 @@ class RunConfig:
                 spec.check(getattr(self, spec.name), owner="run")
         with _owned(f"scheme {self.scheme}"):
             scheme.check_task(task, self.dataset)
+        check(self.warmup_epochs <= self.epochs,
+              f"warmup_epochs {self.warmup_epochs:g} is longer than the run ({self.epochs} "
+              f"epochs); allowed: 0..{self.epochs}", "run", "warmup_epochs")
+        late = [m for m in self.lr_milestones if m >= self.epochs]
+        check(self.lr_schedule != "step" or not late,
+              f"lr_milestones {late} are not before the last epoch ({self.epochs} epochs): the "
+              f"step schedule would never reach them; allowed: 1..{self.epochs - 1}", "run",
+              "lr_milestones")
+        d_in = getattr(DATASETS.get(self.dataset), "inputs", "vector")
+        m_in = getattr(MODELS.get(self.model), "inputs", "vector")
+        image_models = [m for m in MODELS.names()
+                        if getattr(MODELS.get(m), "inputs", "") == "image"]
+        check(d_in == m_in or "image" not in (d_in, m_in),
+              f"model {self.model!r} takes {m_in} inputs and {self.dataset!r} has {d_in} inputs"
+              + (f"; use one of {', '.join(image_models)}" if d_in == "image" else ""), "model")
         m_tasks = getattr(MODELS.get(self.model), "tasks", ())
         check(not m_tasks or task in m_tasks,
               f"model {self.model!r} fits {' and '.join(m_tasks)} tasks; {self.dataset!r} is "

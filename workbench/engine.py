@@ -41,12 +41,14 @@ from .batched import MAX_REPLICAS, compatibility_key, plan_batches, why_not_batc
 from .callbacks import Callback, StepBlock, StepRecord, TqdmProgress, notify_eval
 from .config import RunConfig
 from .context import FitResult, Replica, TrainingContext, make_optimizer, selection_score
+from .data.images import augment_replicas, batch_augment
 from .evaluation import score_outputs
 from .finish import finish_run
 from .recording import Recorder
 from .registry import check
 from .replicas import ModelStack
 from .run import Run
+from .schedule import scheduled, set_lr
 from .schemes import SCHEMES, Batch, Scheme, per_sample_loss
 from .step_check import check_weights, step_ok
 from .threads import training_threads
@@ -162,6 +164,8 @@ def fit(ctx: TrainingContext, replicas: list[Replica], epochs: int,
               if type(s).update is not Scheme.update or type(s).weights is not Scheme.weights]
     need_batch = bool(active) or not default_objective
     all_alive = torch.ones(R, device=ctx.device)  # d(sum of objectives)/d(each objective)
+    augment = batch_augment(data)  # images: random crop + flip of each training batch
+    schedule = scheduled(cfg)  # learning-rate warm-up / decay, set at every step
 
     status, diverged, alive = ["done"] * R, [None] * R, list(range(R))
     eval_rows: list[list[dict]] = [[] for _ in range(R)]
@@ -173,7 +177,7 @@ def fit(ctx: TrainingContext, replicas: list[Replica], epochs: int,
         for b in range(min(info.steps_per_epoch, math.ceil(orders.shape[1] / B))):
             idx = orders[:, b * B:(b + 1) * B]  # (R, B)
             y, g = tr.y[idx], (tr.g[idx] if need_batch else None)
-            out = stack.forward(tr.X[idx])
+            out = stack.forward(augment_replicas(augment, tr.X[idx], gens))
             if default_loss:  # one call for all replicas
                 losses = per_sample_loss(out.flatten(0, 1), y.flatten(0, 1),
                                          data.task).view(R, -1)
@@ -201,6 +205,8 @@ def fit(ctx: TrainingContext, replicas: list[Replica], epochs: int,
                 if not alive:
                     break
             opt.zero_grad(set_to_none=True)
+            if schedule:
+                set_lr(opt, cfg, step, info.steps_per_epoch, info.total_steps)
             if len(alive) == R and objectives.dtype == all_alive.dtype:
                 objectives.backward(all_alive)
             else:

@@ -43,6 +43,8 @@ class SplitTensors:
     def from_split(cls, split, task: str, device: torch.device) -> SplitTensors:
         y_dtype = torch.float32 if task == "regression" else torch.long
         x_dtype = torch.long if task == "lm" else torch.float32  # lm: token ids
+        if split.X.dtype == np.uint8:  # images stay uint8: the model converts each batch
+            x_dtype = torch.uint8
         def t(a, dtype):  # copies: cached data sets hand out read-only arrays
             return torch.tensor(a, dtype=dtype, device=device)
 

@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from .evaluation import decision_grid, evaluate, final_records
+from .nets.images import speedups_of
 from .run import HISTORY_COLUMNS, Run
 
 
@@ -60,6 +61,7 @@ def finish_run(cfg, ctx, result, started: float) -> Run:
         "tracked": int(result.recorder.tracked.numel()),
         "stages": [s.stage for s in ctx.stages] + ["main"],
         "scheme_report": _report(result.state),
+        **speedups_of(result.model, ctx.device),  # image models: channels_last, autocast
     }
     run = Run(cfg, result.status, summary, history, weights, predictions, info, boundary,
               result.diverged_step, message, result.model, stages=stages)

@@ -3,6 +3,7 @@
 from . import (  # noqa: F401  (registration)
     adult,
     arrays,
+    cifar,
     covariate,
     csv_data,
     digits,

@@ -3,6 +3,7 @@
 from . import (  # noqa: F401  (registration)
     adjusted,
     doremi,
+    drw,
     fairness,
     focal,
     group_dro,
