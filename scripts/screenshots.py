@@ -10,7 +10,10 @@ into ``test-artifacts/`` and measures, in the page:
 * exception boxes (``stException``),
 * Plotly titles, subplot titles and axis titles that stick out of their figure or overlap
   the legend (text bounding boxes against the figure's and the legend's),
-* data frames whose columns do not fit (the grid scrolls sideways: hidden columns).
+* data frames and tables whose columns do not fit (they scroll sideways: hidden columns;
+  the Runs tab's listing of the whole store is a wide grid that scrolls by design),
+* formulas wider than the page, control labels cut with an ellipsis,
+* texts of one figure (titles, facet and axis titles, notes) running into each other.
 
 ``tests/test_screenshots.py`` runs it against a server it starts; by hand::
 
@@ -36,7 +39,8 @@ TABS = ("Overview", "Weights", "Samples", "Groups", "Calibration", "Data", "What
         "Learn")
 MIN_CHARTS = {"Overview": 1, "Weights": 5, "Samples": 2, "Groups": 1, "Calibration": 3,
               "Data": 1, "Learn": 3}  # tab -> Plotly charts it must draw
-TABLES = ("Overview", "Calibration")  # tabs whose data frames must show every column
+TABLES = ("Overview", "Calibration")  # tabs whose tables must be drawn before the shot
+SCROLLING = ("Runs",)  # the run store's listing: a wide, sortable grid that scrolls sideways
 
 # Runs in the page: every problem a reader would see, as {"kind", "what"} objects.
 MEASURE = r"""
@@ -71,11 +75,35 @@ MEASURE = r"""
         out.push({kind: 'overlap', what: `${name} runs under the legend`});
     }
   }
-  for (const grid of panel.querySelectorAll('[data-testid="stDataFrame"]')) {
-    const s = grid.querySelector('.dvn-scroller');
-    if (s && s.scrollWidth > s.clientWidth + 2)
-      out.push({kind: 'table', what: `a table needs ${s.scrollWidth} px, shows `
-                + `${s.clientWidth} px: columns hidden`});
+  const wide = (el, name) => {
+    if (el && el.scrollWidth > el.clientWidth + 2)
+      out.push({kind: 'table', what: `${name} needs ${el.scrollWidth} px, shows `
+                + `${el.clientWidth} px: columns hidden`});
+  };
+  for (const grid of panel.querySelectorAll('[data-testid="stDataFrame"]'))
+    wide(grid.querySelector('.dvn-scroller'), 'a data frame');
+  for (const table of panel.querySelectorAll('[data-testid="stTable"]'))
+    for (const el of [table, ...table.querySelectorAll('div')]) wide(el, 'a table');
+  for (const f of panel.querySelectorAll('.katex-display'))
+    if (f.getBoundingClientRect().width > 0 && f.scrollWidth > f.clientWidth + 2)
+      out.push({kind: 'clipped', what: `a formula needs ${f.scrollWidth} px, shows `
+                + `${f.clientWidth} px: "${f.textContent.slice(0, 40)}"`});
+  for (const l of panel.querySelectorAll('[data-testid="stWidgetLabel"] *'))
+    if (l.getBoundingClientRect().width > 0 && l.scrollWidth > l.clientWidth + 1)
+      out.push({kind: 'clipped', what: `a control's label is cut: "${l.textContent}"`});
+  // titles, facet titles, axis titles and notes of one figure running into each other
+  for (const plot of panel.querySelectorAll('.js-plotly-plot')) {
+    const texts = [...plot.querySelectorAll('.annotation-text, .xtitle, .ytitle, '
+                                            + '[class^="g-x"][class$="title"] text, .gtitle')]
+      .map(t => [t, box(t)]).filter(([t, b]) => b.width > 0 && t.textContent);
+    for (let i = 0; i < texts.length; i++)
+      for (let j = i + 1; j < texts.length; j++) {
+        const [a, b] = [texts[i][1], texts[j][1]];
+        if (a.left < b.right - 2 && b.left < a.right - 2 && a.top < b.bottom - 2
+            && b.top < a.bottom - 2)
+          out.push({kind: 'overlap', what: `"${texts[i][0].textContent.slice(0, 40)}" and `
+                    + `"${texts[j][0].textContent.slice(0, 40)}" overlap in "${label(plot)}"`});
+      }
   }
   return out;
 }
@@ -96,9 +124,9 @@ def _settle(page, tab: str) -> None:
         panel.locator('[data-testid="stPlotlyChart"] .js-plotly-plot .main-svg')\
             .nth(n - 1).wait_for()
     if tab in TABLES + ("Runs",):
-        grid = panel.locator('[data-testid="stDataFrame"]').first
+        grid = panel.locator('[data-testid="stDataFrame"], [data-testid="stTable"]').first
         grid.wait_for()
-        grid.locator('[role="row"]').nth(2).wait_for(state="attached")
+        grid.locator('[role="row"], tr').nth(2).wait_for(state="attached")
     page.wait_for_timeout(900)  # Plotly's transitions and Streamlit's last rerender
 
 
@@ -139,7 +167,8 @@ def capture(url: str, out: Path = ROOT / "test-artifacts", widths=WIDTHS, tabs=T
                     _shoot(page, out / f"{width}-{i + 1}-{tab.lower()}.png", width)
                     page.wait_for_timeout(400)
                     found = page.evaluate(MEASURE, _panel(page).element_handle())
-                    problems += [{"width": width, "tab": tab, **f} for f in found]
+                    problems += [{"width": width, "tab": tab, **f} for f in found
+                                 if not (tab in SCROLLING and f["kind"] == "table")]
                 page.close()
         finally:
             browser.close()

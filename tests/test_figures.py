@@ -281,7 +281,7 @@ def test_reliability_diagram(frames, digits):
     names = digits.runs[0].info["group_names"]
     by_group = F.reliability_diagram(p, by_group=True, temperature=True, group_names=names)
     assert_figure(by_group, n_traces=3 * 2 * 2, title="temperature scaling")
-    assert all("T=" in t for t in facet_titles(by_group))
+    assert all("T = " in t for t in facet_titles(by_group))
     assert any("· odd" in t for t in facet_titles(by_group))
     assert_figure(F.confidence_histogram(p), n_traces=3)
 

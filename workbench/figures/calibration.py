@@ -100,7 +100,7 @@ def reliability_diagram(predictions: pd.DataFrame, n_bins: int = 15, by_group: b
                 continue
             p, y = part[pcols].to_numpy(dtype=float), part["label"].to_numpy().astype(np.int64)
             ece, _ = seed_mean_ece(part, pcols, n_bins)
-            extra = (f", T={part['temperature'].mean():.2f}" if temperature and
+            extra = (f"<br>T = {part['temperature'].mean():.2f}" if temperature and
                      "temperature" in part else "")
             titles.append(f"{text}<br>ECE {ece:.3f}{extra}")
             cells.append(reliability_bins(p, y, n_bins=n_bins))
@@ -129,15 +129,15 @@ def reliability_diagram(predictions: pd.DataFrame, n_bins: int = 15, by_group: b
     fig.update_xaxes(range=[0, 1], title_text=None)
     fig.update_yaxes(range=[0, 1])
     for c in range(1, len(schemes) + 1):
-        fig.update_xaxes(title_text="confidence (max probability)", row=len(rows), col=c)
+        fig.update_xaxes(title_text="confidence", row=len(rows), col=c)
     for r in range(1, len(rows) + 1):
         fig.update_yaxes(title_text="accuracy", row=r, col=1)
     seeds = test["seed"].nunique() if "seed" in test else 1
     fitted = "T fitted per run on its val split; " if temperature else ""
     apply_layout(fig, f"{title} ({fitted}test split, {n_bins} bins; bars: the {seeds} seeds "
-                      f"pooled; ECE: {ECE_LABEL}; bars below the diagonal = over-confident)",
-                 top=30)
-    fig.update_layout(height=max(400, 330 * len(rows) + 110 + 16 * 2), bargap=0)
+                      f"pooled; x: top-label confidence; ECE: {ECE_LABEL}; bars below the "
+                      "diagonal = over-confident)", top=50 if temperature else 30)
+    fig.update_layout(height=max(400, 330 * len(rows) + 130 + 16 * 2), bargap=0)
     return fig
 
 

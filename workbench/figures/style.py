@@ -29,17 +29,17 @@ from plotly.subplots import make_subplots
 TEMPLATE = "plotly_white"
 FONT = dict(family="Inter, Helvetica, Arial, sans-serif", size=13)
 BASELINE = "#4D4D4D"  # uniform / ERM
-# 23 colours, slot 0 the baseline grey. Chosen greedily (max-min) from an 18-level sRGB grid,
-# lightness J' in [35, 72] (none pale on white), chroma >= 15, maximising the smallest
-# CAM02-UCS distance to the colours already chosen under normal vision and simulated
-# deuteranopia, protanopia and tritanopia (Machado et al. 2009, severity 100, as in
-# colorspacious). Any 12 of the first 12 slots stay >= 13 apart in all four (ΔE'; about 11
-# for the first 13); tests/test_palette.py recomputes it. The 11 schemes used most have the
-# first slots, so a figure of up to 12 of them is colour-blind safe.
-PALETTE = [BASELINE, "#4BB4FF", "#E19600", "#9600B4", "#C32D00", "#4B8787", "#87A578",
-           "#C32DFF", "#FF4BB4", "#69784B", "#3C5A78", "#960000", "#A5873C", "#7896C3",
-           "#A54BA5", "#A51E5A", "#5AC34B", "#783C2D", "#C35A87", "#1E781E", "#5A00F0",
-           "#A578F0", "#D24B69"]
+# 23 colours, slot 0 the baseline grey, slots 1 and 2 Okabe-Ito's blue and orange (Okabe &
+# Ito 2008); the rest chosen greedily (max-min) from an 18-level sRGB grid with lightness J'
+# in [35, 72] (none pale on white) and chroma >= 15, each maximising its smallest CAM02-UCS
+# distance to the colours already chosen under normal vision and simulated deuteranopia,
+# protanopia and tritanopia (Machado et al. 2009, severity 100, as colorspacious computes
+# them). The first 12 slots stay >= 12.5 apart (ΔE' in CAM02-UCS) in all four, all 23 >= 8;
+# tests/test_palette.py recomputes it. The most used schemes have the first slots.
+PALETTE = [BASELINE, "#0072B2", "#E69F00", "#965A0F", "#00C3B4", "#B496FF", "#FF4B78",
+           "#B41E78", "#C37800", "#9669FF", "#3C0FFF", "#96001E", "#5A784B", "#6996B4",
+           "#780FA5", "#C38796", "#FF785A", "#2D5A69", "#F0004B", "#C32DB4", "#A56987",
+           "#785A87", "#961E4B"]
 KNOWN_SCHEMES = {  # fixed slots, so a scheme looks the same in every figure and notebook
     "uniform": 0, "inverse_frequency": 1, "linupper": 2, "group_dro": 3, "focal": 4,
     "jtt": 5, "kl_dro": 6, "temperature_sampling": 7, "quadratic": 8, "extremes": 9,
@@ -47,9 +47,10 @@ KNOWN_SCHEMES = {  # fixed slots, so a scheme looks the same in every figure and
     "fairness_reweighing": 15, "importance_weighting": 16, "el2n": 17, "grand": 18, "rs2": 19,
     "softdedup": 20, "fair_error_bound": 21,
 }
-# groups / classes: a palette distinct from the schemes' (Okabe-Ito + Tableau)
-GROUP_PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
-                 "#F0E442", "#000000", "#999999", "#8C564B", "#17BECF", "#BCBD22"]
+# groups / classes: Okabe-Ito, its blue and orange moved back (the first two schemes have
+# them), then Tableau; drawn inside facets whose titles carry the scheme's colour
+GROUP_PALETTE = ["#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#0072B2", "#E69F00",
+                 "#000000", "#999999", "#8C564B", "#17BECF", "#BCBD22", "#F0E442"]
 HISTORY_COLUMNS = ("scheme", "seed", "step", "epoch", "split", "group", "metric", "value")
 SPLIT_COLORS = {"before": "#BAB0AC", "after": "#4C78A8", "test": "#54A24B"}
 NO_DATA = "no data"
@@ -218,7 +219,8 @@ def empty_figure(message: str = NO_DATA, title: str = "") -> go.Figure:
         'no data: pick a run'
     """
     fig = go.Figure()
-    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper",
+    lines = [line for part in message.split("<br>") for line in wrap(part, 64)]
+    fig.add_annotation(text="<br>".join(lines), x=0.5, y=0.5, xref="paper", yref="paper",
                        showarrow=False, font=dict(size=16, color="#777777"))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
@@ -337,8 +339,9 @@ def rolling(frame: pd.DataFrame, window: int, by: Sequence[str], x: str = "step"
     """
     if window <= 1 or frame.empty:
         return frame
-    out = frame.sort_values([*by, x]).copy()
-    out[value] = (out.groupby(list(by), sort=False, observed=True)[value]
+    out = frame.reset_index(drop=True)  # rows keep their order (schemes: first appearance)
+    ordered = out.sort_values(x, kind="stable")
+    out[value] = (ordered.groupby(list(by), sort=False, observed=True)[value]
                   .transform(lambda s: s.rolling(window, min_periods=1).mean()))
     return out
 

@@ -109,8 +109,9 @@ def weight_trajectories(weights: pd.DataFrame, color_by: str = "group", max_samp
                               "<br>weight %{y:.3f}<extra></extra>"), **st.position(i, cols))
     st.label_axes(st.unit_line(fig), "step", "weight (1 = uniform)", len(runs), cols)
     note = "; × = noisy label" if w["_noisy"].any() else ""
-    return st.apply_layout(fig, f"Per-sample weights of {n_samples} tracked samples per "
-                           f"scheme, coloured by {level}{note}", legend_title=level)
+    return st.apply_layout(fig, f"Per-sample weights of tracked samples ({n_samples} per "
+                           f"scheme, one seed each; coloured by {level}{note})",
+                           legend_title=level)
 
 
 def group_weight_over_steps(history: pd.DataFrame, level: str = "group",
