@@ -143,11 +143,15 @@ def _shoot(page, path: Path, width: int) -> None:
 
 
 def capture(url: str, out: Path = ROOT / "test-artifacts", widths=WIDTHS, tabs=TABS,
-            ready: str = "runs ready", timeout_ms: int = 300_000) -> list[dict]:
+            ready: str = "runs ready", timeout_ms: int = 300_000,
+            sweep: bool = True) -> list[dict]:
     """Screenshot every tab at every width into ``out``; return the problems found.
 
     Each problem is ``{"width", "tab", "kind", "what"}``, kind one of exception, clipped,
     overlap, table. ``ready`` is a text the page shows once the comparison is loaded.
+    ``sweep``: press What-if's "Run sweep" (its default values, the sidebar's schemes and
+    seeds) so that its chart is checked too; the runs land in the app's store, so the
+    second width loads them.
     """
     from playwright.sync_api import sync_playwright
 
@@ -164,6 +168,11 @@ def capture(url: str, out: Path = ROOT / "test-artifacts", widths=WIDTHS, tabs=T
                 for i, tab in enumerate(tabs):
                     page.get_by_role("tab", name=tab).click()
                     _settle(page, tab)
+                    if tab == "What-if" and sweep:
+                        _panel(page).get_by_role("button", name="Run sweep").click()
+                        _panel(page).locator('[data-testid="stPlotlyChart"] .main-svg')\
+                            .first.wait_for()
+                        page.wait_for_timeout(900)
                     _shoot(page, out / f"{width}-{i + 1}-{tab.lower()}.png", width)
                     page.wait_for_timeout(400)
                     found = page.evaluate(MEASURE, _panel(page).element_handle())
@@ -182,9 +191,11 @@ def main(argv=None) -> int:
     ap.add_argument("--widths", default=",".join(map(str, WIDTHS)), help="e.g. 1400,1024")
     ap.add_argument("--tabs", default=",".join(TABS), help="comma-separated tab names")
     ap.add_argument("--json", action="store_true", help="print the problems as JSON")
+    ap.add_argument("--no-sweep", action="store_true",
+                    help="do not press What-if's Run sweep (it trains values x schemes x seeds)")
     args = ap.parse_args(argv)
     problems = capture(args.url, Path(args.out), [int(w) for w in args.widths.split(",")],
-                       [t for t in args.tabs.split(",") if t])
+                       [t for t in args.tabs.split(",") if t], sweep=not args.no_sweep)
     if args.json:
         print(json.dumps(problems, indent=1))
     else:

@@ -255,7 +255,7 @@ def _series(fig, part, x, numeric, xs, name, color, dash, metric) -> None:
         bx = [v for v, ok in zip(xv, has_ci) if ok]
         fig.add_trace(go.Scatter(
             x=bx + bx[::-1], y=list(hi[has_ci]) + list(lo[has_ci][::-1]), fill="toself",
-            fillcolor=with_alpha(color, 0.15), line=dict(width=0), hoverinfo="skip",
+            fillcolor=with_alpha(color, 0.15), line=dict(width=0), hoverinfo="skip", mode="lines",
             showlegend=False, legendgroup=name, name=f"{name} 95% CI"))
     error = None if numeric else dict(type="data", symmetric=False, visible=bool(has_ci.any()),
                                       array=np.where(has_ci, hi - mean, 0.0),
