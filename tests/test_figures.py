@@ -177,13 +177,13 @@ def test_weight_trajectories(frames, regression):
     w = frames["weights"]
     fig = F.weight_trajectories(w, max_samples=20)
     assert_figure(fig, title="per-sample weights")
-    assert facet_titles(fig) == [f"{s} (seed 0)" for s in SCHEMES]
+    assert facet_titles(fig) == [f"{s}<br>seed 0" for s in SCHEMES]
     assert len(fig.data) == 3 * 2  # 3 schemes x 2 groups (even, odd)
     for k in range(3):
         ids = {v for t in fig.data[2 * k:2 * k + 2] for v in t.customdata if v is not None}
         assert 0 < len(ids) <= 20
     by_class = F.weight_trajectories(w, color_by="class", seed=1)
-    assert all(t.endswith("(seed 1)") for t in facet_titles(by_class))
+    assert all(t.endswith("<br>seed 1") for t in facet_titles(by_class))
     assert {t.name for t in by_class.data} <= {f"class:{c}" for c in range(10)}
     assert len(by_class.data) > 6
     noisy = F.weight_trajectories(regression.frame("weights"))  # corrupted targets: marked

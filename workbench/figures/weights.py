@@ -86,7 +86,7 @@ def weight_trajectories(weights: pd.DataFrame, color_by: str = "group", max_samp
     keys = sorted(w["_key"].unique(), key=st.natural_key)
     colors = st.group_colors(keys)
     palette = st.scheme_colors(r[0] for r in runs)
-    titles = {f"{sc} (seed {s})": palette[sc] for sc, s, _ in runs}
+    titles = {f"{sc}<br>seed {s}": palette[sc] for sc, s, _ in runs}  # two lines: narrow facets
     fig, cols = st.facets(list(titles), title_colors=titles)
     n_samples = 0
     for i, (_, _, rows) in enumerate(runs):
@@ -111,7 +111,7 @@ def weight_trajectories(weights: pd.DataFrame, color_by: str = "group", max_samp
     note = "; × = noisy label" if w["_noisy"].any() else ""
     return st.apply_layout(fig, f"Per-sample weights of tracked samples ({n_samples} per "
                            f"scheme, one seed each; coloured by {level}{note})",
-                           legend_title=level)
+                           legend_title=level, top=18)
 
 
 def group_weight_over_steps(history: pd.DataFrame, level: str = "group",
