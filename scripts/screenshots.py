@@ -99,8 +99,8 @@ MEASURE = r"""
     for (let i = 0; i < texts.length; i++)
       for (let j = i + 1; j < texts.length; j++) {
         const [a, b] = [texts[i][1], texts[j][1]];
-        if (a.left < b.right - 2 && b.left < a.right - 2 && a.top < b.bottom - 2
-            && b.top < a.bottom - 2)
+        if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1
+            && b.top < a.bottom - 1)
           out.push({kind: 'overlap', what: `"${texts[i][0].textContent.slice(0, 40)}" and `
                     + `"${texts[j][0].textContent.slice(0, 40)}" overlap in "${label(plot)}"`});
       }

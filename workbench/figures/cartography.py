@@ -97,8 +97,8 @@ def cartography_map(carto: pd.DataFrame, color: str = "mean_weight") -> go.Figur
     """Variability (x) against confidence (y), one panel per scheme, a dot per tracked
     sample coloured by its mean weight (or ``color``), flipped labels drawn as crosses;
     the three regions are marked. Seeds are pooled (each dot is one sample in one seed)."""
-    title = ("Dataset cartography of the tracked training samples (colour: mean weight; "
-             "variability: std of p over epochs; confidence: mean p)")
+    title = ("Dataset cartography of the tracked samples (training split; colour: mean "
+             "weight; variability: std of p over epochs; confidence: mean p)")
     if carto is None or carto.empty:
         return empty_figure("no data: no tracked sample was seen in two or more epochs "
                             "(classification runs with track > 0 and epochs >= 2)", title)
@@ -106,7 +106,7 @@ def cartography_map(carto: pd.DataFrame, color: str = "mean_weight") -> go.Figur
     cols = min(2, len(schemes))  # two per row: labels and ticks stay apart at 1024 px
     rows = int(np.ceil(len(schemes) / cols))
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=schemes, shared_yaxes=True,
-                        horizontal_spacing=0.06, vertical_spacing=0.12)
+                        horizontal_spacing=0.06, vertical_spacing=0.2 if rows > 1 else 0.12)
     cmax = float(np.nanquantile(carto[color], 0.98)) if color == "mean_weight" else None
     for i, scheme in enumerate(schemes):
         d = carto[carto["scheme"] == scheme]
