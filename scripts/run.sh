@@ -3,5 +3,5 @@
 # opens on its default experiment (digits, long tail 50, three schemes x three seeds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh app,dev
+bash scripts/setup.sh app,dev,notebooks
 exec .venv/bin/python -m streamlit run app.py --browser.gatherUsageStats false "$@"

@@ -6,11 +6,14 @@
 #   torch==2.13.0): a local wheel if pip's find-links has one, else the CPU build from
 #   PyTorch's CPU index on a machine without an NVIDIA GPU (never the CUDA packages),
 #   else the default build.
+# - Extras (first argument, default app,dev,notebooks): app = the dashboard, dev = the tests,
+#   notebooks = `jupyter lab` with widget progress bars. Installing them never touches torch
+#   (torch>=2.1 is already satisfied).
 # - Re-running is fast: a stamp of pyproject.toml skips pip when nothing changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-EXTRAS=${1:-app,dev}
+EXTRAS=${1:-app,dev,notebooks}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv --system-site-packages .venv
 fi
@@ -35,5 +38,9 @@ stamp=".venv/.workbench-$(cat pyproject.toml | sha256sum | cut -c1-12)-${EXTRAS/
 if [ ! -f "$stamp" ]; then
   echo "setup: installing the workbench with extras [$EXTRAS]"
   "$VPY" -m pip install -q -e ".[$EXTRAS]" 2>&1 | grep -v "is ignored" || true
-  "$VPY" -c "import workbench, streamlit, pytest" && touch "$stamp"
+  mods=workbench
+  [[ ",$EXTRAS," == *,app,* ]] && mods+=",streamlit"
+  [[ ",$EXTRAS," == *,dev,* ]] && mods+=",pytest"
+  [[ ",$EXTRAS," == *,notebooks,* ]] && mods+=",jupyterlab,ipywidgets"
+  "$VPY" -c "import $mods" && touch "$stamp"
 fi

@@ -64,10 +64,10 @@ def test_first_load_shows_the_default_comparison(monkeypatch, tmp_path):
     _no_exception(at)
     assert [t.label for t in at.tabs] == TABS
     assert "9 runs ready" in at.session_state["note"]
-    assert len(at.dataframe) == 1 and at.get("plotly_chart")
-    overview = at.dataframe[0].value  # the last row says which best is separated, or not
-    assert overview.index[-1] == "best (95% CIs apart)"
-    assert all(v for v in overview.iloc[-1]) and "95% interval does not overlap" in " ".join(
+    assert len(at.table) == 1 and at.get("plotly_chart")
+    overview = at.table[0].value  # the last column says which best is separated, or not
+    assert overview.columns[-1] == "best (95% CIs apart)"  # metrics as rows: fits 1024 px
+    assert all(v for v in overview.iloc[:, -1]) and "95% interval does not overlap" in " ".join(
         c.value for c in at.caption)
     text = " ".join(m.value for m in at.markdown)
     assert "n = 3 seeds" in text and "selection rule" in text and "plain mean" in " ".join(
@@ -89,7 +89,7 @@ def test_a_sidebar_run_fills_every_view(app):
     for tab, (charts, frames) in expected.items():
         _open(at, tab)
         assert len(at.get("plotly_chart")) >= charts, tab
-        assert len(at.dataframe) >= frames, tab
+        assert len(at.dataframe) + len(at.table) >= frames, tab
         if tab == "Groups":
             assert any("Worst group" in m.value for m in at.markdown)
         if tab == "Runs":
@@ -155,7 +155,7 @@ def test_a_regression_data_set_runs(app):
     assert any("longtail" in e.value for e in app.error)  # needs classes: said, not raised
     app.button(key="imb0_remove").click().run()
     at = _small_run(app, "noisy_regression", ["uniform", "linupper"])
-    assert "mse" in at.dataframe[0].value.columns
+    assert "mse" in at.table[0].value.index
     for tab in TABS[1:]:
         _open(at, tab)
         if tab == "Calibration":
@@ -218,8 +218,11 @@ def test_what_if_sweep_plots_a_metric_against_the_swept_value(app):
     assert not at.error
     at.button(key="whatif_run").click().run()
     _no_exception(at)
-    path, table = at.session_state["whatif"]
+    path, table, runs, _ = at.session_state["whatif"]
     assert path == "lr" and set(table["lr"]) == {0.001, 0.01}
+    assert len(runs) == 2 * 2 * 2  # a dot per run: values x schemes x seeds
+    fig = at.get("plotly_chart")[-1].proto.spec
+    assert "lr (learning rate)" in fig and "one dot per seed" in fig
     assert set(table["scheme"]) == {"uniform", "inverse_frequency"}
     assert (table[table.metric == "accuracy"]["n"] == 2).all()
     assert at.get("plotly_chart")
@@ -299,6 +302,6 @@ def test_samples_view_maps_flipped_labels_to_the_hard_to_learn_region(app):
     at = _small_run(at, dataset="digits", schemes=["uniform", "linupper"])
     _open(at, "Samples")
     assert len(at.get("plotly_chart")) == 2  # the map and the selected sample
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert set(table["noisy"]) == {True, False}
     assert "hard-to-learn" in table.columns and at.selectbox(key="samples_pick").value >= 0

@@ -142,9 +142,9 @@ def test_every_tab_renders_in_chromium(page):
             assert plots.count() >= n_charts, tab
             assert panel.locator(".js-plotly-plot .main-svg").count() >= n_charts
         if tab in ("Overview", "Calibration", "Runs"):
-            grid = panel.locator('[data-testid="stDataFrame"]').first
-            grid.wait_for()
-            grid.locator('[role="row"]').nth(3).wait_for(state="attached")  # header + 3
+            grid = panel.locator('[data-testid="stDataFrame"], [data-testid="stTable"]').first
+            grid.wait_for()  # Overview and Calibration: static tables (st.table)
+            grid.locator('[role="row"], tr').nth(3).wait_for(state="attached")  # header + 3
         page.wait_for_timeout(800)  # let Plotly finish its transitions
         _shoot(page, f"{i + 1}-{tab.lower()}")
     assert not page.locator('[data-testid="stException"]').count()

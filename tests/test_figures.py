@@ -19,7 +19,7 @@ import workbench as wb
 from workbench import figures as F
 from workbench.data.prepare import points_frame
 from workbench.figures.overview import VERDICT_ROW
-from workbench.figures.style import scheme_colors
+from workbench.figures.style import full_title, scheme_colors
 from workbench.metrics.posthoc import calibration_table, prob_columns, temperature_scaled
 
 SCHEMES = ["uniform", "inverse_frequency", "linupper"]
@@ -63,7 +63,7 @@ def assert_figure(fig, n_traces=None, title=None):
     assert not F.is_empty_figure(fig)
     assert fig.layout.title.text
     if title:
-        assert title.lower() in fig.layout.title.text.lower()
+        assert title.lower() in full_title(fig).lower()
     if n_traces is not None:
         assert len(fig.data) == n_traces
     for trace in fig.data:
@@ -177,13 +177,13 @@ def test_weight_trajectories(frames, regression):
     w = frames["weights"]
     fig = F.weight_trajectories(w, max_samples=20)
     assert_figure(fig, title="per-sample weights")
-    assert facet_titles(fig) == [f"{s} (seed 0)" for s in SCHEMES]
+    assert facet_titles(fig) == [f"{s}<br>seed 0" for s in SCHEMES]
     assert len(fig.data) == 3 * 2  # 3 schemes x 2 groups (even, odd)
     for k in range(3):
         ids = {v for t in fig.data[2 * k:2 * k + 2] for v in t.customdata if v is not None}
         assert 0 < len(ids) <= 20
     by_class = F.weight_trajectories(w, color_by="class", seed=1)
-    assert all(t.endswith("(seed 1)") for t in facet_titles(by_class))
+    assert all(t.endswith("<br>seed 1") for t in facet_titles(by_class))
     assert {t.name for t in by_class.data} <= {f"class:{c}" for c in range(10)}
     assert len(by_class.data) > 6
     noisy = F.weight_trajectories(regression.frame("weights"))  # corrupted targets: marked
@@ -207,11 +207,14 @@ def test_group_weight_over_steps(frames):
 
 def test_weight_loss_scatter_and_histogram(frames):
     w = frames["weights"]
-    fig = F.weight_loss_scatter(w, epoch=1)
+    fig = F.weight_loss_scatter(w, epoch=1)  # epochs count from 1, as in the history
     assert_figure(fig, n_traces=3 * 2, title="epoch 1")
+    first = w[w["epoch"] == 0]  # the weights frame's own column: the 0-based epoch
+    assert sorted(np.concatenate([t.x for t in fig.data])) == sorted(first["loss"])
     assert_no_data(F.weight_loss_scatter(w, epoch=50))
+    assert_no_data(F.weight_loss_scatter(w, epoch=0))
     hist = F.weight_histogram(w)
-    assert_figure(hist, n_traces=3, title="epoch 2")  # default: the last epoch
+    assert_figure(hist, n_traces=3, title="epoch 3")  # default: the last of 3 epochs
     assert [t.name for t in hist.data] == SCHEMES
 
 
@@ -219,12 +222,12 @@ def test_ess_over_steps(frames):
     h = frames["history"]
     fig = F.ess_over_steps(h, smooth=False)
     assert_figure(fig, n_traces=3 * 2)
-    assert "rolling" not in fig.layout.title.text
+    assert "rolling" not in full_title(fig)
     lines = {t.name: values(t) for t in fig.data if t.showlegend is not False}
     assert np.allclose(lines["uniform"], 1.0)
     assert (lines["inverse_frequency"] < 1).all()
     smooth = F.ess_over_steps(h, smooth=True)
-    assert "rolling mean over 6 steps" in smooth.layout.title.text
+    assert "rolling mean over 6 steps" in full_title(smooth)
 
 
 # ---------------------------------------------------------------- groups
@@ -267,16 +270,18 @@ def test_reliability_diagram(frames, digits):
     fig = F.reliability_diagram(p)
     assert_figure(fig, n_traces=3 * 2)  # bars + diagonal per scheme
     assert [t.type for t in fig.data[:2]] == ["bar", "scatter"]
-    test = p[p.split == "test"]
+    # one ECE per page: the facets show the mean over seeds, the number of the Calibration
+    # table and of the Overview (the run summaries), and the title says so
+    table = calibration_table(p).set_index("scheme")
+    overview = digits.table.set_index(["metric", "scheme"]).loc["ece", "mean"]
     for title, scheme in zip(facet_titles(fig), SCHEMES):
-        pooled = test[test.scheme == scheme]  # seeds pooled
-        ece = wb.metrics.expected_calibration_error(pooled[prob_columns(p)].to_numpy(),
-                                                    pooled["label"], n_bins=15)
-        assert title.startswith(scheme) and f"ECE {ece:.3f}" in title
+        assert title.startswith(scheme) and f"ECE {table.loc[scheme, 'ece']:.3f}" in title
+        assert f"{overview[scheme]:.3f}" in title
+    assert "ECE: mean over seeds" in full_title(fig) and "seeds pooled" in full_title(fig)
     names = digits.runs[0].info["group_names"]
     by_group = F.reliability_diagram(p, by_group=True, temperature=True, group_names=names)
     assert_figure(by_group, n_traces=3 * 2 * 2, title="temperature scaling")
-    assert all("T=" in t for t in facet_titles(by_group))
+    assert all("T = " in t for t in facet_titles(by_group))
     assert any("· odd" in t for t in facet_titles(by_group))
     assert_figure(F.confidence_histogram(p), n_traces=3)
 

@@ -157,7 +157,12 @@ def test_figure_draws_a_line_and_band_per_scheme(swept):
     assert [tr.name for tr in lines] == ["uniform", "inverse_frequency"]
     assert all(list(tr.x) == [1, 4] for tr in lines)
     assert sum(tr.fill == "toself" for tr in fig.data) == 2
-    assert fig.layout.xaxis.title.text == "imbalance.0.ratio"
+    assert fig.layout.xaxis.title.text == "long tail ratio (largest / smallest class size)"
+    dots = [tr for tr in fig.data if tr.mode == "markers"]  # one dot per run, scheme's colour
+    assert [tr.name for tr in dots] == ["uniform: one dot per seed",
+                                        "inverse_frequency: one dot per seed"]
+    assert [tr.marker.color for tr in dots] == [tr.line.color for tr in lines]
+    assert sum(len(tr.y) for tr in dots) == len(swept.runs)
     with pytest.raises(ValueError, match="valid: imbalance.0.ratio, scheme"):
         swept.figure(x="lr")
     with pytest.raises(ValueError, match="metrics in the sweep"):

@@ -105,10 +105,11 @@ class Sweep:
 
     def figure(self, x: str | None = None, metric: str = "balanced_accuracy"):
         """``metric`` against the swept value ``x`` (default: the first swept path that is
-        not a scheme setting), a line per scheme with a 95% band over seeds."""
+        not a scheme setting), a line per scheme with a 95% band over seeds, a dot per run."""
         from .figures.sweep import sweep_lines
 
-        return sweep_lines(self.table, x=x, metric=metric)
+        return sweep_lines(self.table, x=x, metric=metric, points=self.summaries,
+                           config=self.base)
 
     def __repr__(self) -> str:
         return (f"Sweep({len(self.configs)} configs over {', '.join(self.grid) or 'no grid'}; "

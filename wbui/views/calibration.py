@@ -40,13 +40,13 @@ def show(results, experiment) -> None:
                 icon=":material/info:")
         return
     preds = results.frame("predictions")
-    left, mid, right = st.columns(3)
+    left, mid, right = st.columns([1.1, 1, 1.4])  # the toggle labels uncut at 1024 px
     n_bins = left.slider("Bins", 5, 30, 15, key="cal_bins",
                          help="Equal-width confidence bins (ECE uses the same bins).")
     by_group = mid.toggle("Per group", key="cal_by_group",
                           help="One row of diagrams per group (small groups are noisy; the "
                           "hover shows each bin's count).")
-    scaled = right.toggle("After temperature scaling too", value=True, key="cal_temperature",
+    scaled = right.toggle("Temperature scaling", value=True, key="cal_temperature",
                           help="Also show the diagram after post-hoc temperature scaling "
                           "(T fitted per run on validation NLL; Guo et al., ICML 2017).")
     groups = tuple(results.info.get("group_names") or ())
@@ -55,9 +55,15 @@ def show(results, experiment) -> None:
         chart(_diagram(results.keys, n_bins, by_group, True, groups, preds), "cal_scaled")
     st.markdown("#### Calibration metrics (test split, mean over seeds)")
     table = _table(results.keys, n_bins, preds)
-    st.dataframe(table.style.format(precision=4), hide_index=True, key="cal_table")
-    st.caption("ece/mce: top-label, equal-width bins (a confidence of exactly 1.0 goes to the "
-               "last bin) · brier: Σ_c (p_c − onehot_c)² · nll: −log p_y · temperature: T > 1 "
-               "means the scheme left the model over-confident · *_ts: after scaling "
-               "(accuracy is unchanged by T).")
+    # metrics as rows, schemes as columns: it fits at 1024 px for any number of metrics
+    shown = table.set_index("scheme").T
+    shown.index.name = "metric"
+    styled = shown.style.format(precision=4).format(precision=0, subset=(["n"], shown.columns))
+    st.table(styled)  # static HTML: every column visible at 1024 px
+    st.caption(f"ece/mce: top-label, {n_bins} equal-width bins (a confidence of exactly 1.0 "
+               "goes to the last bin), each run's then the **mean over seeds**: the ECE in "
+               "the diagrams' titles, and with 15 bins the Overview's · n: seeds · brier: "
+               "Σ_c (p_c − onehot_c)² · nll: −log p_y · temperature: T > 1 means the scheme "
+               "left the model over-confident · *_ts: after scaling (accuracy is unchanged "
+               "by T).")
     chart(confidence_histogram(preds), "cal_hist")

@@ -14,6 +14,7 @@ from workbench.figures import group_curves
 from workbench.metrics.catalog import higher_is_better
 
 from .common import chart, need_results
+from .controls import smoothing
 
 SPLITS = {"test": "test", "val": "validation", "train": "training",
           "train_batch": "training batches"}
@@ -30,8 +31,9 @@ def show(results, experiment) -> None:
     regression = results.task == "regression"
     a, b, c = st.columns(3)
     split = a.radio("Split", list(SPLITS), format_func=SPLITS.get, horizontal=True,
-                    key="groups_split", help="Evaluated once per epoch on train/val/test; "
-                    "'training batches' is the per-step batch loss the schemes react to.")
+                    key="groups_split", help="Evaluated after every epoch (epochs 1, 2, ...) "
+                    "on train/val/test; 'training batches' is the per-step batch loss the "
+                    "schemes react to.")
     in_split = set(history.loc[history["split"] == split, "metric"].astype(str))
     metrics = [m for m in ("accuracy", "mse", "loss") if m in in_split] or ["loss"]
     metric = b.radio("Metric", metrics, horizontal=True, key=f"groups_metric_{split}",
@@ -40,8 +42,10 @@ def show(results, experiment) -> None:
     levels = ["group"] if regression else ["group", "class"]
     level = c.radio("Level", levels, horizontal=True, key="groups_level",
                     help="Groups are the data set's group attribute; classes are labels.")
+    window = smoothing(history, "groups_smooth") if split == "train_batch" else 1
     _worst(history, split, metric, level)
-    chart(group_curves(history, split=split, metric=metric, level=level), "groups_curves")
+    chart(group_curves(history, split=split, metric=metric, level=level, smooth=window),
+          "groups_curves")
 
 
 def _worst(history: pd.DataFrame, split: str, metric: str, level: str) -> None:
@@ -60,4 +64,6 @@ def _worst(history: pd.DataFrame, split: str, metric: str, level: str) -> None:
         part = means[means["scheme"] == scheme]
         row = part.loc[part["value"].idxmin() if higher else part["value"].idxmax()]
         lines.append(f"**{scheme}**: :red[{row['group']}] ({metric} {row['value']:.3f})")
-    st.markdown(f"Worst {level} at the end ({SPLITS[split]}): " + " · ".join(lines))
+    when = (f"after epoch {int(last['epoch'].max())}" if split != "train_batch"
+            else f"at step {int(last['step'].max())}")
+    st.markdown(f"Worst {level} {when} ({SPLITS[split]}): " + " · ".join(lines))

@@ -16,6 +16,7 @@ import streamlit as st
 
 from workbench import SCHEMES
 from workbench.figures import scheme_card, scheme_kind, weight_function
+from workbench.figures.learn import stacked_formula
 
 from .common import chart
 
@@ -59,7 +60,7 @@ def _figure(name: str, params: tuple, batch: int):
 def _card(name: str) -> None:
     card = scheme_card(name)
     if card.get("formula"):
-        st.latex(card["formula"])
+        st.latex(stacked_formula(card["formula"]))
     st.markdown(f"**{card.get('summary') or SCHEMES.describe(name)}** {_plain_words(name)}")
     st.caption(f"Paper: *{card.get('paper') or 'n/a'}*")
     if card.get("normalisation_text"):

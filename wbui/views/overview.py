@@ -22,7 +22,8 @@ CLASSIFICATION_NOTES = (
     "re-weighted by training proportions) · **balanced_accuracy** = mean per-class recall · "
     "**worst_group_accuracy** = minimum over the groups present in the test split · "
     "**group_gap** = best minus worst group accuracy · **ece** = top-label, 15 equal-width "
-    "bins · ↑ higher / ↓ lower is better (the metric table, `workbench.metrics.catalog`).")
+    "bins, each run's ECE and then the mean over seeds (the number the Calibration tab shows) "
+    "· ↑ higher / ↓ lower is better (the metric table, `workbench.metrics.catalog`).")
 REGRESSION_NOTES = ("**mse** = mean squared error over the test split · **worst_group_mse** "
                     "= the largest per-group mse · lower is better.")
 LM_NOTES = ("**perplexity** = exp of the mean token loss over the test split (≥ 1) · "
@@ -51,12 +52,14 @@ def show(results, experiment) -> None:
     if table.empty:
         st.warning("No run finished, so there is nothing to summarise.")
         return
-    wide, best = summary_wide(table, verdict=True), best_schemes(table)
-    styled = wide.style.apply(lambda col: [BEST_STYLE if best.get(col.name) == s else ""
-                                           for s in col.index], axis=0)
-    st.dataframe(styled, key="overview_table")
+    # metrics as rows, schemes as columns: eleven metrics never fit side by side at 1024 px
+    wide, best = summary_wide(table, verdict=True).T, best_schemes(table)
+    wide.index.name = "metric"
+    styled = wide.style.apply(lambda row: [BEST_STYLE if best.get(row.name) == s else ""
+                                           for s in row.index], axis=1)
+    st.table(styled)  # static HTML: cells wrap at narrow widths instead of hiding columns
     st.caption(f"Highlighted: the best mean of a metric, only where its 95% interval does "
-               f"not overlap any other scheme's; the row *{VERDICT_ROW}* names it or says "
+               f"not overlap any other scheme's; the column *{VERDICT_ROW}* names it or says "
                "the schemes are not separated. Intervals of bounded metrics are cut at the "
                "metric's range (written [low, high]). "
                + NOTES.get(results.task, CLASSIFICATION_NOTES))

@@ -37,7 +37,7 @@ def show(results, experiment) -> None:
         return
     by = "noisy" if carto["noisy"].any() else "group"
     st.markdown(f"#### Share of each region, by {'flipped label' if by == 'noisy' else by}")
-    st.dataframe(region_table(carto, by=by).round(3), hide_index=True)
+    st.table(region_table(carto, by=by).style.format(precision=3).hide(axis="index"))
     st.markdown("#### One sample over training")
     ids = sorted(carto["sample_id"].unique().tolist())
     hard = carto.sort_values("confidence")["sample_id"].iloc[0]

@@ -20,6 +20,7 @@ from workbench.figures import (
 )
 
 from .common import chart, need_results
+from .controls import epoch_slider, smoothing
 
 
 def show(results, experiment) -> None:
@@ -30,9 +31,14 @@ def show(results, experiment) -> None:
     levels = ["group", "class"] if results.task == "classification" else ["group"]
     _trajectories(weights, levels)
     st.markdown("#### Per-group weight over steps")
-    level = st.radio("Level", levels, horizontal=True, key="weights_level",
-                     help="Mean weight of each group (or class) in every training batch.")
-    chart(group_weight_over_steps(history, level=level, metric="weight"), "weights_groups")
+    left, right = st.columns(2)
+    with left:
+        level = st.radio("Level", levels, horizontal=True, key="weights_level",
+                         help="Mean weight of each group (or class) in every training batch.")
+    with right:
+        window = smoothing(history, "weights_smooth")
+    chart(group_weight_over_steps(history, level=level, metric="weight", smooth=window),
+          "weights_groups")
     samplers = [s for s, mode in results.modes.items() if mode == "sample"]
     if samplers:
         st.markdown("#### Batch composition (sampling schemes)")
@@ -42,12 +48,14 @@ def show(results, experiment) -> None:
                    "w = qN/n (Li et al., NAACL 2025); with SGD they differ.")
         shown = [s for s in results.modes if s in samplers or s == "uniform"]
         hist = history[history["scheme"].isin(shown)]
-        chart(group_weight_over_steps(hist, level=level, metric="share"), "weights_share")
+        chart(group_weight_over_steps(hist, level=level, metric="share", smooth=window),
+              "weights_share")
     _one_epoch(weights)
     st.markdown("#### Effective sample size")
     st.caption("ESS = (Σw)² / Σw² over the batch, as a fraction of the batch size: 1 means "
-               "uniform weights, small values mean a few samples carry the batch.")
-    chart(ess_over_steps(history), "weights_ess")
+               "uniform weights, small values mean a few samples carry the batch (smoothed "
+               "with the window chosen above).")
+    chart(ess_over_steps(history, smooth=window), "weights_ess")
 
 
 @st.fragment
@@ -61,13 +69,6 @@ def _trajectories(weights, levels) -> None:
 @st.fragment
 def _one_epoch(weights) -> None:
     st.markdown("#### One epoch: weight against loss, and the weight distribution")
-    epochs = sorted(int(e) for e in weights["epoch"].unique()) if "epoch" in weights else []
-    epoch = None
-    if len(epochs) > 1:
-        epoch = st.slider("Epoch", epochs[0], epochs[-1], epochs[-1], key="weights_epoch",
-                          help="Epoch (0-based) whose tracked-sample weights are shown.")
-    left, right = st.columns(2)
-    with left:
-        chart(weight_loss_scatter(weights, epoch), "weights_scatter")
-    with right:
-        chart(weight_histogram(weights, epoch), "weights_hist")
+    epoch = epoch_slider(weights, "weights_epoch")
+    chart(weight_loss_scatter(weights, epoch), "weights_scatter")  # full width: facets
+    chart(weight_histogram(weights, epoch), "weights_hist")

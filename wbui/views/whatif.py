@@ -4,7 +4,8 @@ Why: "does class weighting help more as the imbalance grows?" is a curve, not a 
 This view runs ``workbench.sweep`` (batched replicas, results in the run store, so a
 sweep run again only trains what is missing) for each scheme of the sidebar over the
 values typed here, with the sidebar's seeds, and draws ``figures.sweep_lines``: the
-mean over seeds with its 95% interval as a band.
+mean over seeds with its 95% interval as a band, one dot per run in the scheme's colour,
+the x axis named from the parameter's declaration (``setting_label``).
 """
 
 from __future__ import annotations
@@ -13,29 +14,36 @@ import pandas as pd
 import streamlit as st
 
 import workbench as wb
-from workbench.figures.sweep import sweep_lines
+from workbench.figures.sweep import setting_label, sweep_lines
 from workbench.metrics.catalog import arrow
 
 from .common import chart
 
 MAX_RUNS = 120  # a sweep bigger than this belongs in the CLI or a notebook
 METRICS = ("balanced_accuracy", "worst_group_accuracy", "accuracy", "ece", "worst_class_accuracy")
-TRAINING = {"lr": "learning rate", "epochs": "epochs", "weight_decay": "weight decay",
-            "batch_size": "batch size"}
+TRAINING = ("lr", "epochs", "weight_decay", "batch_size")
 
 
 def sweepable(cfg: wb.RunConfig) -> dict[str, str]:
-    """Dotted path -> label for every numeric setting of the experiment."""
+    """Dotted path -> label (from the parameter's declaration) for every numeric setting.
+
+    Example:
+        >>> cfg = wb.RunConfig(imbalance=[{"kind": "longtail", "ratio": 50}])
+        >>> sweepable(cfg)["imbalance.0.ratio"]
+        'long tail ratio (largest / smallest class size) · transform 1'
+    """
     out = {}
     for i, t in enumerate(cfg.imbalance):
         for k, v in t.items():
             if k != "kind" and isinstance(v, (int, float)) and not isinstance(v, bool):
-                out[f"imbalance.{i}.{k}"] = f"{t['kind']} {k} (transform {i + 1})"
+                path = f"imbalance.{i}.{k}"
+                out[path] = f"{setting_label(path, cfg)} · transform {i + 1}"
     params = {**wb.DATASETS.params(cfg.dataset), **cfg.dataset_params}
     for k, v in params.items():
         if isinstance(v, (int, float)) and not isinstance(v, bool):
-            out[f"dataset_params.{k}"] = f"{cfg.dataset} {k}"
-    out.update(TRAINING)
+            path = f"dataset_params.{k}"
+            out[path] = f"{cfg.dataset}: {setting_label(path, cfg)}"
+    out.update({path: f"training: {setting_label(path, cfg)}" for path in TRAINING})
     return out
 
 
@@ -75,11 +83,12 @@ def _get(d, path):
     return d
 
 
-def run_sweep(experiment, path: str, values: list) -> pd.DataFrame:
-    """One sweep per scheme entry of the sidebar (each keeps its own parameters)."""
+def run_sweep(experiment, path: str, values: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One sweep per scheme entry of the sidebar (each keeps its own parameters): the
+    stacked tables (mean and interval per point) and runs (one row per seed)."""
     from .. import runner
 
-    tables, bar = [], st.progress(0.0, text="Starting the sweep...")
+    tables, runs, bar = [], [], st.progress(0.0, text="Starting the sweep...")
     for i, (name, params) in enumerate(experiment.schemes):
         bar.progress(i / len(experiment.schemes), text=f"Sweeping {name} ({i + 1} of "
                      f"{len(experiment.schemes)}): {len(values)} values x "
@@ -87,9 +96,10 @@ def run_sweep(experiment, path: str, values: list) -> pd.DataFrame:
         base = experiment.config.replace(scheme=name, scheme_params=params)
         sw = wb.sweep(base, {path: values}, experiment.seeds, store=runner.store(), workers=1)
         tables.append(sw.table)
+        runs.append(sw.summaries)
     bar.empty()
     st.cache_data.clear()  # new runs in the store: cached comparisons may be stale
-    return pd.concat(tables, ignore_index=True)
+    return pd.concat(tables, ignore_index=True), pd.concat(runs, ignore_index=True)
 
 
 def show(results, experiment) -> None:
@@ -124,17 +134,19 @@ def show(results, experiment) -> None:
                f"{len(experiment.seeds)} seeds.")
     if st.button("Run sweep", key="whatif_run", icon=":material/play_arrow:"):
         try:
-            st.session_state.whatif = (path, run_sweep(experiment, path, values))
+            st.session_state.whatif = (path, *run_sweep(experiment, path, values),
+                                       experiment.config)
         except ValueError as err:
             st.error(f"The sweep could not run: {err}", icon=":material/error:")
             return
     if st.session_state.get("whatif") is None:
         return
-    swept, table = st.session_state.whatif
+    swept, table, runs, config = st.session_state.whatif
     present = [m for m in METRICS if m in set(table["metric"])] or sorted(set(table["metric"]))
     metric = st.selectbox("Metric", present, key="whatif_metric",
                           format_func=lambda m: f"{m} {arrow(m)}".strip(),
                           help="↑ higher is better, ↓ lower is better.")
-    chart(sweep_lines(table, x=swept, metric=metric), "whatif_lines")
+    chart(sweep_lines(table, x=swept, metric=metric, points=runs, config=config),
+          "whatif_lines")
     with st.expander("Table"):
         st.dataframe(table[table["metric"] == metric], hide_index=True)

@@ -49,9 +49,12 @@ def reliability_diagram(predictions: pd.DataFrame, n_bins: int = 15, by_group: b
                         group_names: Sequence[str] | None = None) -> go.Figure:
     """Accuracy per confidence bin against the diagonal, one column per scheme.
 
-    Why: see the module docstring. Test split, seeds pooled, top-label confidence,
-    ``n_bins`` equal-width bins (the top-label ECE of Guo et al. 2017, printed in each facet
-    title). ``by_group=True`` adds one row per group (names from ``group_names``, e.g.
+    Why: see the module docstring. Test split, top-label confidence, ``n_bins`` equal-width
+    bins; the bars pool the seeds (more samples per bin). The ECE in each facet title (the
+    top-label ECE of Guo et al. 2017) is the **mean over seeds** of each run's ECE, the
+    number ``calibration_table`` and the Overview report, so a page shows one ECE per scheme
+    (:func:`seed_mean_ece`; the pooled-sample ECE differs slightly and is not shown).
+    ``by_group=True`` adds one row per group (names from ``group_names``, e.g.
     ``run.info["group_names"]``, else the group ids); groups with few test samples give
     noisy bars, the hover shows each bin's count. ``temperature=True`` first scales each
     run's probabilities with the T fitted on its own val split.
@@ -65,8 +68,8 @@ def reliability_diagram(predictions: pd.DataFrame, n_bins: int = 15, by_group: b
         >>> len(fig.data)  # (bars + diagonal) x 2 groups
         4
     """
-    title = ("Reliability diagram after temperature scaling (T fitted per run on val)"
-             if temperature else "Reliability diagram")
+    title = ("Reliability diagram after temperature scaling" if temperature
+             else "Reliability diagram")
     preds = predictions
     if temperature and not is_empty(predictions, NEEDED) and prob_columns(predictions):
         preds = temperature_scaled(predictions)
@@ -96,10 +99,10 @@ def reliability_diagram(predictions: pd.DataFrame, n_bins: int = 15, by_group: b
                 cells.append(None)
                 continue
             p, y = part[pcols].to_numpy(dtype=float), part["label"].to_numpy().astype(np.int64)
-            ece = expected_calibration_error(p, y, n_bins=n_bins)
-            extra = (f", T={part['temperature'].mean():.2f}" if temperature and
+            ece, _ = seed_mean_ece(part, pcols, n_bins)
+            extra = (f"<br>T = {part['temperature'].mean():.2f}" if temperature and
                      "temperature" in part else "")
-            titles.append(f"{text}<br>ECE {ece:.3f}{extra} (n={len(part)})")
+            titles.append(f"{text}<br>ECE {ece:.3f}{extra}")
             cells.append(reliability_bins(p, y, n_bins=n_bins))
     fig = make_subplots(rows=len(rows), cols=len(schemes), subplot_titles=titles,
                         shared_xaxes=True, shared_yaxes=True, horizontal_spacing=0.04,
@@ -126,14 +129,39 @@ def reliability_diagram(predictions: pd.DataFrame, n_bins: int = 15, by_group: b
     fig.update_xaxes(range=[0, 1], title_text=None)
     fig.update_yaxes(range=[0, 1])
     for c in range(1, len(schemes) + 1):
-        fig.update_xaxes(title_text="confidence (max probability)", row=len(rows), col=c)
+        fig.update_xaxes(title_text="confidence", row=len(rows), col=c)
     for r in range(1, len(rows) + 1):
         fig.update_yaxes(title_text="accuracy", row=r, col=1)
-    apply_layout(fig, f"{title}: test split, seeds pooled, {n_bins} bins; "
-                      "bars below the diagonal = over-confident")
-    fig.update_layout(height=max(400, 330 * len(rows) + 110), bargap=0,
-                      margin=dict(t=120))
+    seeds = test["seed"].nunique() if "seed" in test else 1
+    fitted = "T fitted per run on its val split; " if temperature else ""
+    apply_layout(fig, f"{title} ({fitted}test split, {n_bins} bins; bars: the {seeds} seeds "
+                      f"pooled; x: top-label confidence; ECE: {ECE_LABEL}; bars below the "
+                      "diagonal = over-confident)", top=50 if temperature else 30)
+    fig.update_layout(height=max(400, 330 * len(rows) + 130 + 16 * 2), bargap=0)
     return fig
+
+
+ECE_LABEL = "mean over seeds"
+
+
+def seed_mean_ece(rows: pd.DataFrame, pcols: Sequence[str], n_bins: int) -> tuple[float, int]:
+    """(mean over seeds of each run's top-label ECE, number of runs) of ``rows``.
+
+    The same number as ``calibration_table``'s ``ece`` (and the Overview's, mean over seeds)
+    for the same rows and bins.
+
+    Example:
+        >>> rows = pd.DataFrame({"seed": [0, 0, 1, 1], "label": [0, 1, 0, 1],
+        ...                      "p0": [0.9, 0.9, 0.6, 0.4], "p1": [0.1, 0.1, 0.4, 0.6]})
+        >>> seed_mean_ece(rows, ["p0", "p1"], n_bins=10)  # seed 0: 0.4, seed 1: 0.4
+        (0.4, 2)
+    """
+    keys = [c for c in ("seed", "key") if c in rows.columns]
+    parts = [g for _, g in rows.groupby(keys, sort=False)] if keys else [rows]
+    eces = [expected_calibration_error(g[list(pcols)].to_numpy(dtype=float),
+                                       g["label"].to_numpy().astype(np.int64), n_bins=n_bins)
+            for g in parts]
+    return float(np.mean(eces)), len(eces)
 
 
 def confidence_histogram(predictions: pd.DataFrame, n_bins: int = 20) -> go.Figure:
@@ -169,4 +197,5 @@ def confidence_histogram(predictions: pd.DataFrame, n_bins: int = 20) -> go.Figu
     fig.update_layout(barmode="overlay")
     fig.update_xaxes(title_text="confidence (max probability)", range=[0, 1])
     fig.update_yaxes(title_text="fraction of test samples")
-    return apply_layout(fig, f"{title} (seeds pooled)", height=420)
+    return apply_layout(fig, f"{title} (seeds pooled; legend: mean confidence and "
+                             "accuracy over the pooled samples)", height=420)

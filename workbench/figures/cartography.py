@@ -97,15 +97,16 @@ def cartography_map(carto: pd.DataFrame, color: str = "mean_weight") -> go.Figur
     """Variability (x) against confidence (y), one panel per scheme, a dot per tracked
     sample coloured by its mean weight (or ``color``), flipped labels drawn as crosses;
     the three regions are marked. Seeds are pooled (each dot is one sample in one seed)."""
-    title = "Dataset cartography of the tracked training samples, coloured by mean weight"
+    title = ("Dataset cartography of the tracked samples (training split; colour: mean "
+             "weight; variability: std of p over epochs; confidence: mean p)")
     if carto is None or carto.empty:
         return empty_figure("no data: no tracked sample was seen in two or more epochs "
                             "(classification runs with track > 0 and epochs >= 2)", title)
     schemes = scheme_order(carto["scheme"])
-    cols = min(3, len(schemes))
+    cols = min(2, len(schemes))  # two per row: labels and ticks stay apart at 1024 px
     rows = int(np.ceil(len(schemes) / cols))
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=schemes, shared_yaxes=True,
-                        horizontal_spacing=0.06, vertical_spacing=0.12)
+                        horizontal_spacing=0.06, vertical_spacing=0.2 if rows > 1 else 0.12)
     cmax = float(np.nanquantile(carto[color], 0.98)) if color == "mean_weight" else None
     for i, scheme in enumerate(schemes):
         d = carto[carto["scheme"] == scheme]
@@ -124,14 +125,14 @@ def cartography_map(carto: pd.DataFrame, color: str = "mean_weight") -> go.Figur
         fig.add_hline(y=0.5, line=dict(dash="dot", color="grey"), row=r, col=c)
     for i in range(len(schemes)):  # the region names in every panel, clear of the dots
         axis = "" if i == 0 else str(i + 1)
-        for label, x, y in (("easy-to-learn", 0.02, 1.0), ("hard-to-learn", 0.98, 0.0),
-                            ("ambiguous", 0.98, 1.0)):
+        for label, x, y in (("easy-to-learn", 0.02, 1.0), ("hard-to-learn", 0.02, 0.0),
+                            ("ambiguous", 0.98, 0.0)):
             fig.add_annotation(text=label, xref=f"x{axis} domain", yref=f"y{axis} domain",
                                x=x, y=y, showarrow=False, font=dict(color="grey", size=11),
                                xanchor="left" if x < 0.5 else "right",
                                yanchor="top" if y > 0.5 else "bottom")
-    fig.update_xaxes(title_text="variability (std of p over epochs)", rangemode="tozero")
-    fig.update_yaxes(title_text="confidence (mean p)", range=[0, 1.02], col=1)
+    fig.update_xaxes(title_text="variability", rangemode="tozero")
+    fig.update_yaxes(title_text="confidence", range=[0, 1.02], col=1)
     fig.update_layout(coloraxis=dict(colorscale="Viridis", cmin=0, cmax=cmax,
                                      colorbar=dict(title=color.replace("_", " "))),
                       height=340 * rows + 60)

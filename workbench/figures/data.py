@@ -77,7 +77,8 @@ def count_bars(info: dict | None) -> go.Figure:
                                  hovertemplate=f"{lv} %{{x}}<br>{label}: %{{y}}<extra></extra>"),
                           **position(i, cols))
         fig.update_xaxes(title_text=lv, type="category", **position(i, cols))
-        fig.update_yaxes(title_text="samples", **position(i, cols))
+        if i % cols == 0:  # the first column only: between facets it runs into the bars
+            fig.update_yaxes(title_text="samples", **position(i, cols))
     fig.update_layout(barmode="group")
     return apply_layout(fig, f"{title}: the transforms change the training split only",
                         legend_title="split", height=420)

@@ -32,8 +32,11 @@ from .style import (
     natural_key,
     over_seeds,
     position,
+    rolling,
     scheme_colors,
     scheme_order,
+    smoothing_note,
+    smoothing_window,
 )
 
 SPLIT_NAMES = {"train": "training set", "val": "validation set", "test": "test set",
@@ -41,7 +44,7 @@ SPLIT_NAMES = {"train": "training set", "val": "validation set", "test": "test s
 
 
 def group_curves(history: pd.DataFrame, split: str = "test", metric: str = "accuracy",
-                 level: str = "group") -> go.Figure:
+                 level: str = "group", smooth: int = 1) -> go.Figure:
     """One line per group over epochs (mean over seeds), a facet per scheme.
 
     Why: see above; the worst group at the last point (lowest accuracy, or highest
@@ -50,7 +53,9 @@ def group_curves(history: pd.DataFrame, split: str = "test", metric: str = "accu
     ``split`` is "train", "val" or "test" (x = epoch) or "train_batch" (x = step: with
     ``metric="loss"`` the per-group training batch loss, the signal loss-based schemes react
     to). ``level`` is "group", "class" or "all" (the history's ``level`` column).
-    Regression histories have "mse" instead of "accuracy".
+    Regression histories have "mse" instead of "accuracy". Epochs are numbered from 1 (the
+    history's ``epoch``: evaluation after k epochs). ``smooth`` > 1 (per-step rows only)
+    draws each seed's trailing rolling mean over that many steps (``True``: one epoch).
 
     Example:
         >>> import workbench as wb
@@ -77,6 +82,8 @@ def group_curves(history: pd.DataFrame, split: str = "test", metric: str = "accu
         return empty_figure(f"no data: no per-{level} '{metric}' on {split} "
                             f"(available: {', '.join(available)})", title)
     x = "step" if split == "train_batch" else "epoch"
+    window = smoothing_window(h, smooth) if x == "step" else 1
+    h = rolling(h, window, ["scheme", "seed", "group"])
     higher = higher_is_better(metric)
     schemes = scheme_order(h["scheme"])
     keys = sorted(h["group"].astype(str).unique(), key=natural_key)
@@ -117,5 +124,6 @@ def group_curves(history: pd.DataFrame, split: str = "test", metric: str = "accu
         fig.update_yaxes(range=[-0.02, 1.02])
     note = (f"thick line = worst {level} at the end" if higher is not None
             else "no better direction: no worst")
-    return apply_layout(fig, f"{title} (mean over seeds; {note})", legend_title=level)
+    how = "; ".join(filter(None, ["mean over seeds", note, smoothing_note(window)]))
+    return apply_layout(fig, f"{title} ({how})", legend_title=level)
 

@@ -27,7 +27,7 @@ import torch
 
 from ..schemes import SCHEMES, Batch, TrainInfo
 from ..schemes.base import NORMALISATIONS
-from .style import apply_layout, empty_figure, scheme_colors
+from .style import apply_layout, empty_figure, scheme_colors, wrap
 
 EXAMPLE_COUNTS = (500, 200, 80, 30, 12, 5)  # long-tailed, ratio 100
 MINORITY_SHARE = (0.1, 0.18, 0.26, 0.34, 0.42, 0.5)  # share of group 1 within each class
@@ -137,7 +137,7 @@ def _class_bars(name: str, scheme, kind: str, color: str) -> go.Figure:
     what = ("sampling: the loss weight equal to its draw probabilities" if sampling
             else "weight per class and group on a full batch")
     fig.add_hline(y=1.0, line=dict(color="#999999", dash="dot", width=1))
-    fig.update_xaxes(title_text="class of a long-tailed training set (ratio 100); minority "
+    fig.update_xaxes(title_text="class of a long-tailed training set (ratio 100);<br>minority "
                                 "group share 10% to 50%")
     fig.update_yaxes(title_text="equivalent loss weight q N / n" if sampling
                      else "weight (mean 1 over the training set)")
@@ -146,7 +146,7 @@ def _class_bars(name: str, scheme, kind: str, color: str) -> go.Figure:
 
 
 def _loss_curve(name: str, scheme, batch_size: int, color: str) -> go.Figure:
-    fig = go.Figure()
+    fig, top = go.Figure(), 0
     if batch_size == 2:
         results = [(pair, _loss_weights(scheme, np.asarray(pair))) for pair in PAIRS]
         shades = [1.0, 0.7, 0.45]
@@ -158,10 +158,12 @@ def _loss_curve(name: str, scheme, batch_size: int, color: str) -> go.Figure:
         if same:
             w0 = results[0][1]
             fig.add_annotation(
-                text=(f"identical weights ({w0[0]:.3f}, {w0[1]:.3f}) for every pair: min-max "
-                      "normalisation maps any two losses to h = -δ, +δ"),
-                x=0.5, y=1.06, xref="paper", yref="paper", showarrow=False,
+                text="<br>".join(wrap(f"identical weights ({w0[0]:.3f}, {w0[1]:.3f}) for every "
+                                      "pair: min-max normalisation maps any two losses to "
+                                      "h = -δ, +δ", 60)),
+                x=0.5, y=1.02, yanchor="bottom", xref="paper", yref="paper", showarrow=False,
                 font=dict(size=12, color="#B22222"))
+            top = 36  # room for the two lines above the plot
         title = f"{name}: weights in a batch of 2, for three different loss pairs"
     else:
         losses = np.linspace(*LOSS_RANGE, batch_size)
@@ -173,7 +175,7 @@ def _loss_curve(name: str, scheme, batch_size: int, color: str) -> go.Figure:
     fig.add_hline(y=1.0, line=dict(color="#999999", dash="dot", width=1))
     fig.update_xaxes(title_text="per-sample loss")
     fig.update_yaxes(title_text="weight (batch mean 1)", rangemode="tozero")
-    return apply_layout(fig, title, legend_title=None, height=440)
+    return apply_layout(fig, title, legend_title=None, height=440 + top, top=top)
 
 
 def _pt_curve(name: str, scheme, batch_size: int, color: str) -> go.Figure:
@@ -266,3 +268,21 @@ def scheme_card(name: str) -> dict:
     except Exception:  # defaults that do not construct, or a probe that fails
         pass
     return card
+
+
+def stacked_formula(tex: str, longer_than: int = 80) -> str:
+    """A long formula's ``,\\quad``-separated parts one under the other (KaTeX ``gathered``).
+
+    Why: a display formula is never wrapped; the three-part LinUpper definition ran past a
+    1024 px page. Short formulas come back unchanged.
+
+    Example:
+        >>> stacked_formula(r"a = 1,\\quad b = 2", longer_than=5)
+        '\\\\begin{gathered}a = 1, \\\\\\\\ b = 2\\\\end{gathered}'
+        >>> stacked_formula("w_i = 1")
+        'w_i = 1'
+    """
+    parts = tex.split(r",\quad")
+    if len(tex) <= longer_than or len(parts) < 2:
+        return tex
+    return r"\begin{gathered}" + r", \\ ".join(p.strip() for p in parts) + r"\end{gathered}"

@@ -66,9 +66,12 @@ def metric_dots(table: pd.DataFrame, metrics: Sequence[str] = DEFAULT_METRICS) -
     schemes = scheme_order(table["scheme"])
     colors = scheme_colors(schemes)
     titles = [f"{m} {arrow(m)}".strip() for m in shown]
-    fig = make_subplots(rows=1, cols=len(shown), subplot_titles=titles,
-                        horizontal_spacing=min(0.08, 0.4 / len(shown)))
+    cols = min(len(shown), 2)  # two per row: the titles and ticks stay apart at 1024 px
+    n_rows = -(-len(shown) // cols)
+    fig = make_subplots(rows=n_rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.12,
+                        vertical_spacing=0.3 / n_rows if n_rows > 1 else 0.1)
     for j, metric in enumerate(shown, start=1):
+        where = dict(row=(j - 1) // cols + 1, col=(j - 1) % cols + 1)
         rows = table[table["metric"] == metric].set_index("scheme")
         for scheme in schemes:
             if scheme not in rows.index or pd.isna(rows.loc[scheme, "mean"]):
@@ -87,10 +90,13 @@ def metric_dots(table: pd.DataFrame, metrics: Sequence[str] = DEFAULT_METRICS) -
                              arrayminus=[mean - lo if has_ci else 0.0]),
                 hovertemplate=(f"<b>{scheme}</b><br>{metric} = {mean:.4f}{ci} (n = {n})"
                                "<extra></extra>"),
-            ), row=1, col=j)
-        fig.update_xaxes(showticklabels=False, title_text="scheme", row=1, col=j)
-    fig.update_yaxes(title_text="value", row=1, col=1)
-    apply_layout(fig, title, height=420)
+            ), **where)
+        fig.update_xaxes(showticklabels=False, **where)
+        if where["row"] == n_rows:
+            fig.update_xaxes(title_text="scheme (colour)", **where)
+        if where["col"] == 1:
+            fig.update_yaxes(title_text="value", **where)
+    apply_layout(fig, title, height=120 + 260 * n_rows)
     return fig
 
 

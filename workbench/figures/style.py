@@ -21,6 +21,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -28,18 +29,28 @@ from plotly.subplots import make_subplots
 TEMPLATE = "plotly_white"
 FONT = dict(family="Inter, Helvetica, Arial, sans-serif", size=13)
 BASELINE = "#4D4D4D"  # uniform / ERM
-# 20 distinguishable colours (Tableau 20 reordered: saturated first); slot 0 is the baseline.
-PALETTE = [BASELINE, "#1F77B4", "#D62728", "#2CA02C", "#FF7F0E", "#9467BD", "#17BECF",
-           "#8C564B", "#E377C2", "#BCBD22", "#AEC7E8", "#FF9896", "#98DF8A", "#FFBB78",
-           "#C5B0D5", "#9EDAE5", "#C49C94", "#F7B6D2", "#DBDB8D", "#7F7F7F"]
-KNOWN_SCHEMES = {  # fixed slots, so the core schemes look the same in every notebook
-    "uniform": 0, "inverse_frequency": 1, "linupper": 2, "group_dro": 3, "quadratic": 4,
-    "extremes": 5, "temperature_sampling": 6, "kl_dro": 7, "focal": 8, "effective_number": 9,
-    "cooldown": 15, "jtt": 11, "cvar": 12, "fairness_reweighing": 13, "doremi": 14,
+# 23 colours, slot 0 the baseline grey, slots 1 and 2 Okabe-Ito's blue and orange (Okabe &
+# Ito 2008); the rest chosen greedily (max-min) from an 18-level sRGB grid with lightness J'
+# in [35, 72] (none pale on white) and chroma >= 15, each maximising its smallest CAM02-UCS
+# distance to the colours already chosen under normal vision and simulated deuteranopia,
+# protanopia and tritanopia (Machado et al. 2009, severity 100, as colorspacious computes
+# them). The first 12 slots stay >= 12.5 apart (ΔE' in CAM02-UCS) in all four, all 23 >= 8;
+# tests/test_palette.py recomputes it. The most used schemes have the first slots.
+PALETTE = [BASELINE, "#0072B2", "#E69F00", "#965A0F", "#00C3B4", "#B496FF", "#FF4B78",
+           "#B41E78", "#C37800", "#9669FF", "#3C0FFF", "#96001E", "#5A784B", "#6996B4",
+           "#780FA5", "#C38796", "#FF785A", "#2D5A69", "#F0004B", "#C32DB4", "#A56987",
+           "#785A87", "#961E4B"]
+KNOWN_SCHEMES = {  # fixed slots, so a scheme looks the same in every figure and notebook
+    "uniform": 0, "inverse_frequency": 1, "linupper": 2, "group_dro": 3, "focal": 4,
+    "jtt": 5, "kl_dro": 6, "temperature_sampling": 7, "quadratic": 8, "extremes": 9,
+    "effective_number": 10, "cvar": 11, "logit_adjustment": 12, "cooldown": 13, "doremi": 14,
+    "fairness_reweighing": 15, "importance_weighting": 16, "el2n": 17, "grand": 18, "rs2": 19,
+    "softdedup": 20, "fair_error_bound": 21,
 }
-# groups / classes: a palette distinct from the schemes' (Okabe-Ito + Tableau)
-GROUP_PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
-                 "#F0E442", "#000000", "#999999", "#8C564B", "#17BECF", "#BCBD22"]
+# groups / classes: Okabe-Ito, its blue and orange moved back (the first two schemes have
+# them), then Tableau; drawn inside facets whose titles carry the scheme's colour
+GROUP_PALETTE = ["#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#0072B2", "#E69F00",
+                 "#000000", "#999999", "#8C564B", "#17BECF", "#BCBD22", "#F0E442"]
 HISTORY_COLUMNS = ("scheme", "seed", "step", "epoch", "split", "group", "metric", "value")
 SPLIT_COLORS = {"before": "#BAB0AC", "after": "#4C78A8", "test": "#54A24B"}
 NO_DATA = "no data"
@@ -61,7 +72,7 @@ def scheme_colors(labels: Iterable[object]) -> dict[str, str]:
     """Colour of every scheme label: fixed for registered names, hashed for the rest.
 
     Known names are placed first so that they always keep their own colour; colliding
-    labels move to the next free slot (only when more than 20 labels share a figure do
+    labels move to the next free slot (only when more than 23 labels share a figure do
     colours repeat).
 
     Example:
@@ -123,14 +134,77 @@ def is_empty(frame: pd.DataFrame | None, columns: Sequence[str] = ()) -> bool:
     return frame is None or len(frame) == 0 or any(c not in frame.columns for c in columns)
 
 
+HEADLINE = 48  # characters of a title's first line: fits a 500 px figure at 16 px bold
+DETAIL = 78  # characters per line of the smaller subtitle under it
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` characters, broken at spaces (a longer word
+    gets a line of its own).
+
+    Example:
+        >>> wrap("mean over seeds; band = min-max", 16)
+        ['mean over seeds;', 'band = min-max']
+    """
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
+
+
+def split_title(title: str) -> tuple[str, str]:
+    """(headline, detail): a title that does not fit one line of ``HEADLINE`` characters is
+    cut at its first ": " or " (" within that length (the detail keeps the parentheses),
+    else at a space.
+
+    Why: Plotly never wraps a title; one longer than its figure is cut at the edge (the
+    Weights, Calibration and Learn titles were at 1024 px). The detail goes to the smaller
+    subtitle, wrapped, so every word stays visible at any width down to about 500 px.
+
+    Example:
+        >>> split_title("Per-group accuracy on the test set (mean over seeds; thick line)")
+        ('Per-group accuracy on the test set', '(mean over seeds; thick line)')
+    """
+    title = " ".join(title.replace("<br>", " ").split())
+    if len(title) <= HEADLINE:
+        return title, ""
+    cuts = [i for i in (title.find(": "), title.find(" (")) if 0 < i <= HEADLINE]
+    if cuts:
+        i = min(cuts)
+        return title[:i], title[i:].removeprefix(": ").strip()
+    head = wrap(title, HEADLINE)[0]
+    return head, title[len(head):].strip()
+
+
+def full_title(fig: go.Figure) -> str:
+    """A figure's headline and subtitle as one line of text (for tests and captions)."""
+    t = fig.layout.title
+    parts = [t.text or "", (t.subtitle.text or "") if t.subtitle else ""]
+    return " ".join(" ".join(p.replace("<br>", " ").split()) for p in parts if p)
+
+
 def apply_layout(fig: go.Figure, title: str, legend_title: str | None = "scheme",
-                 height: int | None = None) -> go.Figure:
-    """The common layout: white template, title top-left, legend on the right."""
-    fig.update_layout(template=TEMPLATE, font=FONT, title=dict(text=title, x=0.01, xanchor="left"),
-                      legend=dict(title=dict(text=legend_title or ""), tracegroupgap=4),
-                      margin=dict(l=60, r=20, t=80, b=60), hovermode="closest")
+                 height: int | None = None, top: int = 0) -> go.Figure:
+    """The common layout: white template, title top-left, legend on the right.
+
+    A long ``title`` is split (:func:`split_title`) into a headline and a wrapped subtitle;
+    the top margin grows with the subtitle's lines, plus ``top`` pixels for figures whose
+    facet titles take two lines.
+    """
+    head, detail = split_title(title)
+    lines = wrap(detail, DETAIL)
+    fig.update_layout(
+        template=TEMPLATE, font=FONT,
+        title=dict(text=head, x=0.01, xanchor="left", font=dict(size=16),
+                   subtitle=dict(text="<br>".join(lines), font=dict(size=12, color="#555555")),
+                   y=1.0, yanchor="top", yref="container", pad=dict(t=14)),
+        legend=dict(title=dict(text=legend_title or ""), tracegroupgap=4),
+        margin=dict(l=60, r=20, t=70 + 16 * len(lines) + top, b=60), hovermode="closest")
     if height:
-        fig.update_layout(height=height)
+        fig.update_layout(height=height + 16 * len(lines))
     return fig
 
 
@@ -145,7 +219,8 @@ def empty_figure(message: str = NO_DATA, title: str = "") -> go.Figure:
         'no data: pick a run'
     """
     fig = go.Figure()
-    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper",
+    lines = [line for part in message.split("<br>") for line in wrap(part, 64)]
+    fig.add_annotation(text="<br>".join(lines), x=0.5, y=0.5, xref="paper", yref="paper",
                        showarrow=False, font=dict(size=16, color="#777777"))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
@@ -218,3 +293,71 @@ def over_seeds(frame: pd.DataFrame, by: list[str], value: str = "value") -> pd.D
     """Mean, min, max and number of seeds of ``value`` per ``by`` (sorted by ``by``)."""
     out = frame.groupby(by, sort=True, observed=True)[value].agg(["mean", "min", "max", "count"])
     return out.reset_index()
+
+
+def smoothing_window(history: pd.DataFrame, smooth: int | bool | None, auto: bool = False) -> int:
+    """The rolling window, in steps, that ``smooth`` asks for on per-step rows.
+
+    ``smooth`` is a number of steps (1 or 0: raw), ``True`` (one epoch's steps) or
+    ``None`` (``auto``: one epoch when the curve jumps by more than 0.01 per step, else raw;
+    without ``auto``: raw). One epoch = the median number of steps per (scheme, seed, epoch).
+
+    Example:
+        >>> h = pd.DataFrame({"scheme": "s", "seed": 0, "step": range(8),
+        ...                   "epoch": [0] * 4 + [1] * 4, "value": [0.0, 1.0] * 4})
+        >>> smoothing_window(h, True), smoothing_window(h, None, auto=True), smoothing_window(h, 3)
+        (4, 4, 3)
+    """
+    if smooth is False or smooth is None and not auto:
+        return 1
+    if smooth is not True and smooth is not None:
+        if int(smooth) < 0:
+            raise ValueError(f"smooth must be a number of steps >= 0, got {smooth!r}")
+        return max(int(smooth), 1)
+    keys = [c for c in ("scheme", "seed", "group", "epoch") if c in history.columns]
+    epoch = max(int(history.groupby(keys)["step"].nunique().median()), 1) if len(history) else 1
+    if smooth is None:  # auto: only when noisy
+        wide = history.pivot_table(index="step", columns=[c for c in keys if c != "epoch"],
+                                   values="value", aggfunc="mean").sort_index()
+        jumps = wide.diff().abs().median().median()
+        return epoch if np.isfinite(jumps) and jumps > 0.01 else 1
+    return epoch
+
+
+def rolling(frame: pd.DataFrame, window: int, by: Sequence[str], x: str = "step",
+            value: str = "value") -> pd.DataFrame:
+    """``value`` replaced by its trailing rolling mean over ``window`` rows of each ``by``
+    series (sorted by ``x``; the first points average what there is). ``window`` 1: as is.
+
+    Why trailing: a point then only uses the past, as a training log does, so a smoothed
+    curve never shows a change before it happened.
+
+    Example:
+        >>> f = pd.DataFrame({"k": "a", "step": [0, 1, 2, 3], "value": [0.0, 2.0, 4.0, 6.0]})
+        >>> rolling(f, 2, ["k"])["value"].tolist()
+        [0.0, 1.0, 3.0, 5.0]
+    """
+    if window <= 1 or frame.empty:
+        return frame
+    out = frame.reset_index(drop=True)  # rows keep their order (schemes: first appearance)
+    ordered = out.sort_values(x, kind="stable")
+    out[value] = (ordered.groupby(list(by), sort=False, observed=True)[value]
+                  .transform(lambda s: s.rolling(window, min_periods=1).mean()))
+    return out
+
+
+def smoothing_note(window: int) -> str:
+    """The words a title adds when a curve is smoothed ("" when it is not)."""
+    return f"rolling mean over {window} steps" if window > 1 else ""
+
+
+def shown_epoch(epoch: int | float) -> int:
+    """The 1-based epoch number a figure shows for a per-step row's ``epoch`` (0-based: the
+    epoch in progress, ``step // steps_per_epoch``). Evaluation rows of the history are
+    already 1-based (``epoch`` k: after k epochs), so both read "epoch k" for the k-th pass.
+
+    Example:
+        >>> shown_epoch(0)
+        1
+    """
+    return int(epoch) + 1

@@ -86,7 +86,7 @@ def weight_trajectories(weights: pd.DataFrame, color_by: str = "group", max_samp
     keys = sorted(w["_key"].unique(), key=st.natural_key)
     colors = st.group_colors(keys)
     palette = st.scheme_colors(r[0] for r in runs)
-    titles = {f"{sc} (seed {s})": palette[sc] for sc, s, _ in runs}
+    titles = {f"{sc}<br>seed {s}": palette[sc] for sc, s, _ in runs}  # two lines: narrow facets
     fig, cols = st.facets(list(titles), title_colors=titles)
     n_samples = 0
     for i, (_, _, rows) in enumerate(runs):
@@ -109,18 +109,22 @@ def weight_trajectories(weights: pd.DataFrame, color_by: str = "group", max_samp
                               "<br>weight %{y:.3f}<extra></extra>"), **st.position(i, cols))
     st.label_axes(st.unit_line(fig), "step", "weight (1 = uniform)", len(runs), cols)
     note = "; × = noisy label" if w["_noisy"].any() else ""
-    return st.apply_layout(fig, f"Per-sample weights of {n_samples} tracked samples per "
-                           f"scheme, coloured by {level}{note}", legend_title=level)
+    return st.apply_layout(fig, f"Per-sample weights of tracked samples ({n_samples} per "
+                           f"scheme, one seed each; coloured by {level}{note})",
+                           legend_title=level, top=18)
 
 
 def group_weight_over_steps(history: pd.DataFrame, level: str = "group",
-                            metric: str = "weight") -> go.Figure:
+                            metric: str = "weight", smooth: int = 1) -> go.Figure:
     """Per-group (or per-class) mean weight in each training batch, over steps.
 
     Why: inverse-frequency keeps the rare group's weight high and flat, Group DRO's grows
     while its loss stays high, loss-based schemes move it as the group is learned. Mean over
     seeds, band = min-max; facet per scheme. ``level="class"`` uses the class rows;
     ``metric="share"`` shows the batch composition (what sampling schemes change).
+    Per-step values are noisy (one batch each): ``smooth`` > 1 draws each seed's trailing
+    rolling mean over that many steps before the mean over seeds (``True``: one epoch); the
+    title says so.
 
     Example:
         >>> import workbench as wb
@@ -132,7 +136,7 @@ def group_weight_over_steps(history: pd.DataFrame, level: str = "group",
     """
     what = {"weight": "mean weight", "share": "share of the batch", "loss": "mean loss"}
     label = what.get(metric, metric)
-    title = f"Per-{level} {label} per training step (mean over seeds; band = min-max)"
+    title = f"Per-{level} {label} per training step"
     if level not in ("group", "class"):
         raise ValueError(f"level must be 'group' or 'class', got {level!r}")
     if st.is_empty(history, st.HISTORY_COLUMNS):
@@ -142,6 +146,8 @@ def group_weight_over_steps(history: pd.DataFrame, level: str = "group",
     h = h[np.isfinite(h["value"].to_numpy(dtype=float))]
     if h.empty:
         return st.empty_figure(f"no data: no per-{level} '{metric}' training rows", title)
+    window = st.smoothing_window(h, smooth)
+    h = st.rolling(h, window, ["scheme", "seed", "group"])
     schemes = st.scheme_order(h["scheme"])
     keys = sorted(h["group"].astype(str).unique(), key=st.natural_key)
     colors = st.group_colors(keys)
@@ -163,23 +169,28 @@ def group_weight_over_steps(history: pd.DataFrame, level: str = "group",
     if metric == "weight":
         st.unit_line(fig)
     st.label_axes(fig, "step", label, len(schemes), cols)
-    return st.apply_layout(fig, title, legend_title=level)
+    how = "; ".join(filter(None, ["mean over seeds", "band = min-max", st.smoothing_note(window)]))
+    return st.apply_layout(fig, f"{title} ({how})", legend_title=level)
 
 
 def _epoch_rows(weights: pd.DataFrame | None, epoch: int | None, title: str, columns=()
                 ) -> tuple[pd.DataFrame, int, go.Figure | None]:
-    """Rows of one epoch (default the last) with a finite weight, or a "no data" figure."""
+    """Rows of one epoch, numbered from 1 as in the history (default the last), with a
+    finite weight, or a "no data" figure. The weights frame's ``epoch`` column is 0-based
+    (``step // steps_per_epoch``), so epoch k is the rows with ``epoch == k - 1``."""
     if st.is_empty(weights, (*WEIGHT_COLUMNS, *columns)):
         return pd.DataFrame(), -1, st.empty_figure("no data: no tracked-sample weights", title)
-    e = int(weights["epoch"].max()) if epoch is None else int(epoch)
-    w = weights[(weights["epoch"] == e) & np.isfinite(weights["weight"].to_numpy(dtype=float))]
+    e = st.shown_epoch(weights["epoch"].max()) if epoch is None else int(epoch)
+    w = weights[(weights["epoch"] == e - 1)
+                & np.isfinite(weights["weight"].to_numpy(dtype=float))]
     if w.empty:
-        return w, e, st.empty_figure(f"no data: no weights recorded at epoch {e}", title)
+        return w, e, st.empty_figure(f"no data: no weights recorded in epoch {e}", title)
     return w, e, None
 
 
 def weight_loss_scatter(weights: pd.DataFrame, epoch: int | None = None) -> go.Figure:
-    """Weight against loss of the tracked samples at one epoch (default: the last).
+    """Weight against loss of the tracked samples in one epoch (1-based, as the history's
+    ``epoch``; default: the last).
 
     Why: a scheme's weight function as applied in training: flat (uniform), one level per
     group (static), rising with loss (KL-DRO), batch-dependent (LinUpper). High-loss noisy
@@ -189,7 +200,7 @@ def weight_loss_scatter(weights: pd.DataFrame, epoch: int | None = None) -> go.F
         >>> import workbench as wb
         >>> cmp = wb.compare(wb.RunConfig(dataset="blobs2d", epochs=2, model="linear"),
         ...                  schemes=["uniform", "kl_dro"], seeds=[0])
-        >>> len(weight_loss_scatter(cmp.frame("weights"), epoch=1).data)  # 2 schemes x 2 groups
+        >>> len(weight_loss_scatter(cmp.frame("weights"), epoch=2).data)  # 2 schemes x 2 groups
         4
     """
     title = "Weight vs loss of tracked samples"
@@ -217,12 +228,12 @@ def weight_loss_scatter(weights: pd.DataFrame, epoch: int | None = None) -> go.F
                 **st.position(i, cols))
     st.label_axes(fig, "per-sample loss", "weight (1 = uniform)", len(schemes), cols)
     note = "; × = noisy label" if noisy.any() else ""
-    return st.apply_layout(fig, f"{title} at epoch {e} (seeds pooled{note})",
+    return st.apply_layout(fig, f"{title} in epoch {e} (seeds pooled{note})",
                            legend_title="group")
 
 
 def weight_histogram(weights: pd.DataFrame, epoch: int | None = None) -> go.Figure:
-    """Distribution of tracked-sample weights at one epoch, overlaid per scheme.
+    """Distribution of tracked-sample weights in one epoch (1-based), overlaid per scheme.
 
     Why: a heavy right tail means a few samples dominate the gradient (low ESS), a spike at
     1 is uniform weighting, separate modes are group or class weights. Shared bins and
@@ -252,18 +263,18 @@ def weight_histogram(weights: pd.DataFrame, epoch: int | None = None) -> go.Figu
     fig.update_layout(barmode="overlay")
     fig.update_xaxes(title_text="weight (1 = uniform)")
     fig.update_yaxes(title_text="fraction of tracked samples")
-    return st.apply_layout(fig, f"{title} at epoch {e} (tracked samples, seeds pooled)",
+    return st.apply_layout(fig, f"{title} in epoch {e} (tracked samples, seeds pooled)",
                            height=420)
 
 
-def ess_over_steps(history: pd.DataFrame, smooth: bool | None = None) -> go.Figure:
+def ess_over_steps(history: pd.DataFrame, smooth: int | bool | None = None) -> go.Figure:
     """Effective sample size of the batch weights, as a fraction of the batch, per step.
 
     Why: ESS = (sum w)^2 / (n sum w^2) is the share of the batch that effectively trains:
     1 for uniform weights, low when a few samples carry the weight (DRO collapse). Mean over
-    seeds, min-max band. Per-step ESS is noisy: with
-    ``smooth=None`` a rolling mean over one epoch's steps is applied when the curve jumps by
-    more than 0.01 per step (the title says so); ``smooth=True/False`` forces it.
+    seeds, min-max band. Per-step ESS is noisy: ``smooth`` is the window of a trailing
+    rolling mean in steps (1: raw; ``True``: one epoch); ``None`` applies one epoch's window
+    when the curve jumps by more than 0.01 per step. The title says which.
 
     Example:
         >>> import workbench as wb
@@ -279,13 +290,10 @@ def ess_over_steps(history: pd.DataFrame, smooth: bool | None = None) -> go.Figu
                 & (history["group"] == "all")]
     if h.empty:
         return st.empty_figure("no data: no ESS rows in the training history", title)
-    window = max(int(h.groupby(["scheme", "seed", "epoch"])["step"].nunique().median()), 1)
+    window = st.smoothing_window(h, smooth, auto=True)
     per_seed = h.pivot_table(index="step", columns=["scheme", "seed"], values="value",
                              aggfunc="mean").sort_index()
-    if smooth is None:
-        jumps = per_seed.diff().abs().median().median()
-        smooth = bool(window > 1 and np.isfinite(jumps) and jumps > 0.01)
-    if smooth:
+    if window > 1:
         per_seed = per_seed.rolling(window, min_periods=1).mean()
     schemes = st.scheme_order(h["scheme"])
     colors = st.scheme_colors(schemes)
@@ -303,6 +311,6 @@ def ess_over_steps(history: pd.DataFrame, smooth: bool | None = None) -> go.Figu
             hovertemplate=f"{scheme}<br>step %{{x}}<br>ESS %{{y:.3f}}<extra></extra>"))
     fig.update_xaxes(title_text="step")
     fig.update_yaxes(title_text="ESS / batch size", range=[0, 1.05])
-    suffix = f"; rolling mean over {window} steps (1 epoch)" if smooth else ""
-    return st.apply_layout(fig, f"{title} (fraction of the batch; mean over seeds, band = "
-                           f"min-max{suffix})", height=420)
+    how = "; ".join(filter(None, ["fraction of the batch", "mean over seeds", "band = min-max",
+                                  st.smoothing_note(window)]))
+    return st.apply_layout(fig, f"{title} ({how})", height=420)
