@@ -45,7 +45,7 @@ KNOWN_SCHEMES = {  # fixed slots, so a scheme looks the same in every figure and
     "jtt": 5, "kl_dro": 6, "temperature_sampling": 7, "quadratic": 8, "extremes": 9,
     "effective_number": 10, "cvar": 11, "logit_adjustment": 12, "cooldown": 13, "doremi": 14,
     "fairness_reweighing": 15, "importance_weighting": 16, "el2n": 17, "grand": 18, "rs2": 19,
-    "softdedup": 20, "fair_error_bound": 21,
+    "softdedup": 20, "fair_error_bound": 21, "drw": 22,
 }
 # groups / classes: Okabe-Ito, its blue and orange moved back (the first two schemes have
 # them), then Tableau; drawn inside facets whose titles carry the scheme's colour
