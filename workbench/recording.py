@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 
 from .metrics.weights import diagnostics_from_sums
-from .run import HISTORY_COLUMNS, WEIGHT_COLUMNS
+from .run import HISTORY_COLUMNS, WEIGHT_COLUMNS, text_column
 
 DIAGNOSTICS = ("ess", "max_min_ratio", "entropy", "objective", "loss")
 
@@ -176,37 +176,56 @@ class ReplicaRecords:
     def history(self, group_names: list[str], class_names: list[str],
                 eval_rows: list[dict] = ()) -> pd.DataFrame:
         """Tidy per-step records, then ``eval_rows`` (dicts with the history columns); the
-        columns are gathered as arrays and framed once."""
-        T, G, parts = self.steps, self.recorder.n_groups, []
+        columns are gathered as arrays (string columns as codes into their few distinct
+        values, ``run.text_column``) and framed once."""
+        T, G = self.steps, self.recorder.n_groups
         steps = np.arange(T)
-        stats = self.recorder.stats[:T, :, self.r].transpose(0, 1)  # (3, T, G + C)
-        parts += _tidy(stats[:, :, :G], group_names, steps, "group")
+        # string columns as codes: level and group into ``names``, metric into ``metrics``
+        names = {n: i for i, n in enumerate(["all", "group", "class", *group_names])}
+        metrics: dict[str, int] = {}
+        group_codes = np.arange(3, 3 + G)
+        parts = []  # (steps, level code, group codes, metric, values)
+        stats = self.recorder.stats[:T, :, self.r].transpose(0, 1).cpu().numpy()
+        parts += _tidy(stats[:, :, :G], group_codes, steps, 1)
         if class_names:
-            parts += _tidy(stats[:, :, G:], [str(c) for c in class_names], steps, "class")
+            class_codes = np.array([names.setdefault(str(c), len(names)) for c in class_names])
+            parts += _tidy(stats[:, :, G:], class_codes, steps, 2)
         log = self.state_log
         for j, key in enumerate(self.state_keys):
             values = log[j, :T].numpy()
-            parts.append((np.repeat(steps, values.shape[1]),
-                          np.tile(np.asarray(group_names, dtype=object), T), key,
-                          values.reshape(-1), "group"))
+            parts.append((np.repeat(steps, values.shape[1]), 1, np.tile(group_codes, T), key,
+                          values.reshape(-1)))
         diag = self.diag.cpu().numpy()
-        parts += [(steps, np.full(T, "all", dtype=object), name, diag[:, j], "all")
+        parts += [(steps, 0, np.zeros(T, np.int64), name, diag[:, j])
                   for j, name in enumerate(DIAGNOSTICS)]
+        lengths = [len(p[0]) for p in parts]
         step = np.concatenate([p[0] for p in parts])
-        n = len(step)
-        cols = {"step": step, "epoch": step // self.spe,
-                "split": np.full(n, "train_batch", dtype=object),
-                "level": np.concatenate([np.full(len(p[0]), p[4], dtype=object)
-                                         for p in parts]),
-                "group": np.concatenate([p[1] for p in parts]),
-                "metric": np.concatenate([np.full(len(p[0]), p[2], dtype=object)
-                                          for p in parts]),
-                "value": np.concatenate([np.asarray(p[3], dtype=np.float64) for p in parts])}
+        level = np.repeat([p[1] for p in parts], lengths)
+        group = np.concatenate([p[2] for p in parts])
+        metric = np.repeat([metrics.setdefault(p[3], len(metrics)) for p in parts], lengths)
+        value = np.concatenate([np.asarray(p[4], dtype=np.float64) for p in parts])
+        split = np.zeros(len(step), np.int64)
+        splits = {"train_batch": 0}
         if eval_rows:
-            for c, values in cols.items():
-                extra = np.array([r[c] for r in eval_rows], dtype=values.dtype)
-                cols[c] = np.concatenate([values, extra])
-        return pd.DataFrame(cols, columns=HISTORY_COLUMNS)
+            step = np.concatenate([step, [r["step"] for r in eval_rows]]).astype(np.int64)
+            split = np.concatenate([split, [splits.setdefault(r["split"], len(splits))
+                                            for r in eval_rows]])
+            level = np.concatenate([level, [names.setdefault(r["level"], len(names))
+                                            for r in eval_rows]])
+            group = np.concatenate([group, [names.setdefault(r["group"], len(names))
+                                            for r in eval_rows]])
+            metric = np.concatenate([metric, [metrics.setdefault(r["metric"], len(metrics))
+                                              for r in eval_rows]])
+            value = np.concatenate([value, np.array([r["value"] for r in eval_rows],
+                                                    dtype=np.float64)])
+        epoch = step // self.spe
+        if eval_rows:  # evaluation rows carry their epoch (counted from 1)
+            epoch[len(epoch) - len(eval_rows):] = [r["epoch"] for r in eval_rows]
+        return pd.DataFrame({"step": step, "epoch": epoch, "split": text_column(splits, split),
+                             "level": text_column(names, level),
+                             "group": text_column(names, group),
+                             "metric": text_column(metrics, metric), "value": value},
+                            columns=HISTORY_COLUMNS)
 
     def weights(self, ids: torch.Tensor, y: torch.Tensor, g: torch.Tensor,
                 noisy: torch.Tensor, group_names: list[str]) -> pd.DataFrame:
@@ -223,15 +242,16 @@ class ReplicaRecords:
         })[WEIGHT_COLUMNS]
 
 
-def _tidy(stats: torch.Tensor, names: list[str], steps: np.ndarray, level: str) -> list[tuple]:
-    """(steps, names, metric, values, level) of share, mean loss and mean weight per key."""
-    count, loss_sum, w_sum = stats.cpu().numpy()
+def _tidy(stats: np.ndarray, codes: np.ndarray, steps: np.ndarray, level: int
+          ) -> list[tuple]:
+    """(steps, level, codes, metric, values) of share, mean loss and mean weight per key."""
+    count, loss_sum, w_sum = stats
     with np.errstate(invalid="ignore", divide="ignore"):
         values = {"share": count / np.maximum(count.sum(1, keepdims=True), 1),
                   "loss": loss_sum / count, "weight": w_sum / count}
-    names_arr, parts = np.asarray(names, dtype=object), []
+    parts = []
     for metric, arr in values.items():
         present = count > 0 if metric != "share" else np.ones_like(count, bool)
         t_idx, k_idx = np.nonzero(present)
-        parts.append((steps[t_idx], names_arr[k_idx], metric, arr[t_idx, k_idx], level))
+        parts.append((steps[t_idx], level, codes[k_idx], metric, arr[t_idx, k_idx]))
     return parts
