@@ -28,6 +28,7 @@ import pandas as pd
 import torch
 
 from . import metrics
+from .run import text_column
 from .schemes.base import per_sample_loss
 
 
@@ -111,12 +112,13 @@ def final_records(outputs: dict[str, torch.Tensor], splits: dict[str, SplitTenso
     """
     if task == "lm":
         return _lm_records(outputs, splits, group_names)
-    frames = []
+    columns: dict[str, list] = {}
     summary: dict = {}
+    sizes = []
     for name in ("val", "test"):
         data, out = splits[name], outputs[name]
         y, g = data.y.cpu().numpy(), data.g.cpu().numpy()
-        frame = {"split": name, "sample_id": data.ids.cpu().numpy(), "label": y, "group": g,
+        frame = {"sample_id": data.ids.cpu().numpy(), "label": y, "group": g,
                  "noisy": data.noisy.cpu().numpy()}
         if task == "regression":
             pred = out.reshape(-1).cpu().numpy().astype(np.float64)
@@ -131,8 +133,13 @@ def final_records(outputs: dict[str, torch.Tensor], splits: dict[str, SplitTenso
                 frame[f"p{c}"] = probs[:, c]
             if name == "test":
                 summary = metrics.classification_summary(probs, y, g, n_bins=n_bins)
-        frames.append(pd.DataFrame(frame))
-    return {k: float(v) for k, v in summary.items()}, pd.concat(frames, ignore_index=True)
+        sizes.append(len(y))
+        for k, v in frame.items():
+            columns.setdefault(k, []).append(v)
+    # one frame of both splits (as pd.concat of the two would give), framed once
+    split = text_column(["val", "test"], np.repeat([0, 1], sizes))
+    frame = {"split": split, **{k: np.concatenate(v) for k, v in columns.items()}}
+    return {k: float(v) for k, v in summary.items()}, pd.DataFrame(frame)
 
 
 def _lm_records(outputs: dict[str, torch.Tensor], splits: dict[str, SplitTensors],

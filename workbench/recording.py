@@ -233,13 +233,13 @@ class ReplicaRecords:
         if not rows.shape[1]:
             return pd.DataFrame(columns=WEIGHT_COLUMNS)
         pos = self.tracked.cpu().numpy()[rows[1].astype(np.int64)]
-        label = y.cpu().numpy()[pos]
+        step = rows[0].astype(np.int64)
         return pd.DataFrame({
-            "step": rows[0].astype(np.int64), "epoch": rows[0].astype(np.int64) // self.spe,
-            "sample_id": ids.cpu().numpy()[pos],
-            "label": label, "group": np.asarray(group_names)[g.cpu().numpy()[pos]],
+            "step": step, "epoch": step // self.spe, "sample_id": ids.cpu().numpy()[pos],
+            "label": y.cpu().numpy()[pos],
+            "group": text_column([str(n) for n in group_names], g.cpu().numpy()[pos]),
             "noisy": noisy.cpu().numpy()[pos], "loss": rows[2], "weight": rows[3],
-        })[WEIGHT_COLUMNS]
+        }, columns=WEIGHT_COLUMNS)
 
 
 def _tidy(stats: np.ndarray, codes: np.ndarray, steps: np.ndarray, level: int
