@@ -41,8 +41,8 @@ from .batched import MAX_REPLICAS, compatibility_key, plan_batches, why_not_batc
 from .callbacks import Callback, StepBlock, StepRecord, TqdmProgress, notify_eval
 from .config import RunConfig
 from .context import FitResult, Replica, TrainingContext, make_optimizer, selection_score
-from .evaluation import score_outputs
-from .finish import finish_run
+from .evaluation import score_replicas
+from .finish import finish_runs
 from .recording import Recorder
 from .registry import check
 from .replicas import ModelStack
@@ -62,20 +62,21 @@ def train(config: RunConfig, callbacks: list[Callback] | tuple = (), progress: b
     return train_replicas([config], cbs)[0]
 
 
-def train_replicas(configs: list[RunConfig], callbacks: list[Callback] | tuple = ()
-                   ) -> list[Run]:
+def train_replicas(configs: list[RunConfig], callbacks: list[Callback] | tuple = (),
+                   validated: bool = False) -> list[Run]:
     """Train configs that differ only in scheme, scheme parameters and seed in one loop,
-    with the one torch thread policy of every entry point (``workbench.threads``)."""
+    with the one torch thread policy of every entry point (``workbench.threads``).
+    ``validated``: the caller has just validated ``configs`` (``train_many``)."""
     with training_threads() as n:
-        runs = _train_replicas(configs, callbacks)
+        runs = _train_replicas(configs, callbacks, validated)
     for run in runs:
         run.info["torch_threads"] = n
     return runs
 
 
-def _train_replicas(configs: list[RunConfig], callbacks: list[Callback] | tuple = ()
-                    ) -> list[Run]:
-    cfgs = [c.validate() for c in configs]
+def _train_replicas(configs: list[RunConfig], callbacks: list[Callback] | tuple = (),
+                    validated: bool = False) -> list[Run]:
+    cfgs = list(configs) if validated else [c.validate() for c in configs]
     check(len(cfgs) > 0, "train_replicas needs at least one config")
     if len(cfgs) > 1:
         if len({compatibility_key(c) for c in cfgs}) != 1:
@@ -96,13 +97,11 @@ def _train_replicas(configs: list[RunConfig], callbacks: list[Callback] | tuple 
         replicas.append(Replica(scheme, state, c.seed, c))
     results = fit(ctx, replicas, cfgs[0].epochs, callbacks)
     wall = time.perf_counter() - started
-    runs = []
-    for c, result in zip(cfgs, results):
-        run = finish_run(c, ctx, result, started)
-        if len(cfgs) > 1:
+    runs = finish_runs(cfgs, ctx, results, started)
+    if len(cfgs) > 1:
+        for run in runs:
             run.info.update(execution=f"batched ({len(cfgs)} replicas)", batch_wall_s=wall,
                             runtime_s=wall / len(cfgs))
-        runs.append(run)
     return runs
 
 
@@ -118,13 +117,14 @@ def train_many(configs: list[RunConfig], callbacks: list[Callback] | tuple = (),
             why_not_batchable(cfgs[batch[0]]) or "no compatible run to batch with")
         if len(batch) > 1:
             try:
-                for i, run in zip(batch, train_replicas([cfgs[i] for i in batch], callbacks)):
+                for i, run in zip(batch, train_replicas([cfgs[i] for i in batch], callbacks,
+                                                        validated=True)):
                     runs[i] = run
                 continue
             except NotBatchable as err:  # e.g. different samples per epoch
                 reason = str(err)
         for i in batch:
-            runs[i] = train(cfgs[i], callbacks)
+            runs[i] = train_replicas([cfgs[i]], callbacks, validated=True)[0]
             runs[i].info["execution"] = f"sequential: {reason}"
     return runs
 
@@ -225,9 +225,9 @@ def fit(ctx: TrainingContext, replicas: list[Replica], epochs: int,
             rows_of: dict[int, list[dict]] = {r: [] for r in alive}
             for name, split in ctx.splits.items():
                 eval_outputs[name] = preds = stack.predict(split.X)  # every replica at once
-                for r in alive:
-                    _, rows = score_outputs(preds[r], split, data.task, data.group_names,
-                                            data.class_names)
+                scored = score_replicas(preds[alive] if len(alive) < R else preds, split,
+                                        data.task, data.group_names, data.class_names)
+                for r, rows in zip(alive, scored):
                     rows_of[r] += [{"step": step, "epoch": epoch + 1, "split": name, **x}
                                    for x in rows]
             eval_step = step

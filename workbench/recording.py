@@ -134,10 +134,122 @@ class Recorder:
         """(4, k) tracked-sample rows of replica r: step, slot, loss, weight (in step order)."""
         if self.pending:
             self.flush()
-        if self._rows is None:
+        if self._rows is None:  # sorted once by replica, then step: each replica a slice
             rows = torch.cat(self.sample_rows, 1) if self.sample_rows else torch.zeros((5, 0))
-            self._rows = rows[:, torch.argsort(rows[1], stable=True)]  # step order
-        return self._rows[1:, self._rows[0] == r]
+            key = rows[0].long() * (int(rows[1].max()) + 1 if rows.shape[1] else 1)
+            rows = rows[:, torch.argsort(key + rows[1].long(), stable=True)]  # replica, step
+            ends = torch.bincount(rows[0].long(), minlength=self.R).cumsum(0).tolist()
+            self._rows, self._ends = rows, [0, *ends]
+        return self._rows[1:, self._ends[r]:self._ends[r + 1]]
+
+    def histories(self, rs: list[int], group_names: list[str], class_names: list[str],
+                  eval_rows: list[list[dict]]) -> list[pd.DataFrame]:
+        """The history frame of each replica in ``rs`` (then its ``eval_rows``), built as one
+        table and framed once: a few array ops for all replicas, not per replica. String
+        columns are gathered as codes into their few distinct values (``text_column``)."""
+        if self.pending:
+            self.flush()
+        G, spe = self.n_groups, self.spe
+        Ts = [self.steps[r] for r in rs]
+        T = max(Ts, default=0)
+        names = {n: i for i, n in enumerate(["all", "group", "class", *group_names])}
+        metrics: dict[str, int] = {}
+        parts = []  # (replica slot, step, level code, group code, metric code, value)
+
+        def add(j, t, level, codes, metric, values):
+            code = metrics.setdefault(metric, len(metrics))
+            parts.append((j, t, np.full(len(t), level), codes, np.full(len(t), code), values))
+
+        rsel = torch.tensor(rs, device=self.stats.device)
+        stats = self.stats[:T].index_select(2, rsel).permute(1, 2, 0, 3).cpu().numpy()
+        live = np.arange(T)[None, :] < np.array(Ts)[:, None]  # (R', T): steps each has
+        keys = [(1, np.arange(3, 3 + G), stats[..., :G])]
+        if class_names:
+            codes = np.array([names.setdefault(str(c), len(names)) for c in class_names])
+            keys.append((2, codes, stats[..., G:]))
+        for level, codes, (count, loss_sum, w_sum) in keys:  # each (R', T, K)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                values = {"share": count / np.maximum(count.sum(2, keepdims=True), 1),
+                          "loss": loss_sum / count, "weight": w_sum / count}
+            for metric, arr in values.items():
+                present = live[:, :, None] & ((count > 0) if metric != "share"
+                                              else np.ones_like(count, bool))
+                j, t, k = np.nonzero(present)
+                add(j, t, level, codes[k], metric, arr[j, t, k])
+        for j, r in enumerate(rs):  # each replica's scheme may record its own state
+            log = self.view_state(r)
+            for i, key in enumerate(self.state_keys[r]):
+                values = log[i, :Ts[j]].numpy()
+                t = np.repeat(np.arange(Ts[j]), values.shape[1])
+                add(np.full(len(t), j), t, 1, np.tile(np.arange(3, 3 + G), Ts[j]), key,
+                    values.reshape(-1))
+        raw = self.raw[:T].index_select(1, rsel)  # (T, R', 8)
+        d = diagnostics_from_sums(raw[..., [0, 2, 3, 4, 5, 6]])
+        diag = torch.stack([d["ess"], d["max_min_ratio"], d["entropy"], raw[..., 7],
+                            raw[..., 1] / raw[..., 0]], 2).cpu().numpy()  # (T, R', 5)
+        for i, metric in enumerate(DIAGNOSTICS):
+            t, j = np.nonzero(live.T)
+            order = np.argsort(j, kind="stable")
+            add(j[order], t[order], 0, np.zeros(len(t), np.int64), metric,
+                diag[t[order], j[order], i])
+        cols = [np.concatenate([p[c] for p in parts]) if parts else np.zeros(0, np.int64)
+                for c in range(6)]
+        j, step, level, group, metric = (np.asarray(c, dtype=np.int64) for c in cols[:5])
+        value = np.asarray(cols[5], dtype=np.float64)
+        epoch, split = step // spe, np.zeros(len(step), np.int64)
+        splits = {"train_batch": 0}
+        flat = [(i, x) for i, rows in enumerate(eval_rows) for x in rows]
+        if flat:  # evaluation rows carry their epoch (counted from 1)
+            j = np.concatenate([j, [i for i, _ in flat]])
+            step = np.concatenate([step, [x["step"] for _, x in flat]]).astype(np.int64)
+            epoch = np.concatenate([epoch, [x["epoch"] for _, x in flat]]).astype(np.int64)
+            split = np.concatenate([split, [splits.setdefault(x["split"], len(splits))
+                                            for _, x in flat]])
+            level = np.concatenate([level, [names.setdefault(x["level"], len(names))
+                                            for _, x in flat]])
+            group = np.concatenate([group, [names.setdefault(x["group"], len(names))
+                                            for _, x in flat]])
+            metric = np.concatenate([metric, [metrics.setdefault(x["metric"], len(metrics))
+                                              for _, x in flat]])
+            value = np.concatenate([value, np.array([x["value"] for _, x in flat],
+                                                    dtype=np.float64)])
+        order = np.argsort(j, kind="stable")  # replica by replica, each in part order
+        table = pd.DataFrame({"step": step[order], "epoch": epoch[order],
+                              "split": text_column(splits, split[order]),
+                              "level": text_column(names, level[order]),
+                              "group": text_column(names, group[order]),
+                              "metric": text_column(metrics, metric[order]),
+                              "value": value[order]}, columns=HISTORY_COLUMNS)
+        return _split_rows(table, np.bincount(j, minlength=len(rs)))
+
+    def weight_frames(self, rs: list[int], ids: torch.Tensor, y: torch.Tensor,
+                      g: torch.Tensor, noisy: torch.Tensor, group_names: list[str]
+                      ) -> list[pd.DataFrame]:
+        """The tracked-sample frame (``WEIGHT_COLUMNS``) of each replica in ``rs``, framed
+        once for all of them."""
+        rows = [self.rows_of(r).cpu().numpy() for r in rs]
+        sizes = np.array([x.shape[1] for x in rows])
+        if not sizes.sum():
+            return [pd.DataFrame(columns=WEIGHT_COLUMNS) for _ in rs]
+        pos = np.concatenate([self.tracked[r].cpu().numpy()[x[1].astype(np.int64)]
+                              for r, x in zip(rs, rows)])
+        rows = np.concatenate(rows, 1)
+        step = rows[0].astype(np.int64)
+        table = pd.DataFrame({
+            "step": step, "epoch": step // self.spe, "sample_id": ids.cpu().numpy()[pos],
+            "label": y.cpu().numpy()[pos],
+            "group": text_column([str(n) for n in group_names], g.cpu().numpy()[pos]),
+            "noisy": noisy.cpu().numpy()[pos], "loss": rows[2], "weight": rows[3],
+        }, columns=WEIGHT_COLUMNS)
+        return [part if n else pd.DataFrame(columns=WEIGHT_COLUMNS)
+                for part, n in zip(_split_rows(table, sizes), sizes)]
+
+    def view_state(self, r: int) -> torch.Tensor:
+        """(keys, steps, groups): replica r's recorded scheme-state vectors, float32, CPU."""
+        rows = self.state_rows[r]
+        if not rows or not rows[0]:
+            return torch.zeros((len(self.state_keys[r]), 0, self.n_groups))
+        return torch.stack([torch.stack(k) for k in rows]).detach().float().cpu()
 
     def view(self, r: int) -> ReplicaRecords:
         """Replica r's records, read as one run's frames."""
@@ -167,91 +279,21 @@ class ReplicaRecords:
     @property
     def state_log(self) -> torch.Tensor:
         """(keys, steps, groups): the recorded scheme-state vectors, float32 on the CPU."""
-        rows = self.recorder.state_rows[self.r]
-        if not rows or not rows[0]:
-            return torch.zeros((len(self.state_keys), 0, self.recorder.n_groups))
-        return torch.stack([torch.stack(k) for k in rows]).detach().float().cpu()
+        return self.recorder.view_state(self.r)
 
-    # ---- tidy frames ------------------------------------------------------------
+    # ---- tidy frames (``Recorder.histories`` / ``weight_frames`` build all replicas' at once)
     def history(self, group_names: list[str], class_names: list[str],
                 eval_rows: list[dict] = ()) -> pd.DataFrame:
-        """Tidy per-step records, then ``eval_rows`` (dicts with the history columns); the
-        columns are gathered as arrays (string columns as codes into their few distinct
-        values, ``run.text_column``) and framed once."""
-        T, G = self.steps, self.recorder.n_groups
-        steps = np.arange(T)
-        # string columns as codes: level and group into ``names``, metric into ``metrics``
-        names = {n: i for i, n in enumerate(["all", "group", "class", *group_names])}
-        metrics: dict[str, int] = {}
-        group_codes = np.arange(3, 3 + G)
-        parts = []  # (steps, level code, group codes, metric, values)
-        stats = self.recorder.stats[:T, :, self.r].transpose(0, 1).cpu().numpy()
-        parts += _tidy(stats[:, :, :G], group_codes, steps, 1)
-        if class_names:
-            class_codes = np.array([names.setdefault(str(c), len(names)) for c in class_names])
-            parts += _tidy(stats[:, :, G:], class_codes, steps, 2)
-        log = self.state_log
-        for j, key in enumerate(self.state_keys):
-            values = log[j, :T].numpy()
-            parts.append((np.repeat(steps, values.shape[1]), 1, np.tile(group_codes, T), key,
-                          values.reshape(-1)))
-        diag = self.diag.cpu().numpy()
-        parts += [(steps, 0, np.zeros(T, np.int64), name, diag[:, j])
-                  for j, name in enumerate(DIAGNOSTICS)]
-        lengths = [len(p[0]) for p in parts]
-        step = np.concatenate([p[0] for p in parts])
-        level = np.repeat([p[1] for p in parts], lengths)
-        group = np.concatenate([p[2] for p in parts])
-        metric = np.repeat([metrics.setdefault(p[3], len(metrics)) for p in parts], lengths)
-        value = np.concatenate([np.asarray(p[4], dtype=np.float64) for p in parts])
-        split = np.zeros(len(step), np.int64)
-        splits = {"train_batch": 0}
-        if eval_rows:
-            step = np.concatenate([step, [r["step"] for r in eval_rows]]).astype(np.int64)
-            split = np.concatenate([split, [splits.setdefault(r["split"], len(splits))
-                                            for r in eval_rows]])
-            level = np.concatenate([level, [names.setdefault(r["level"], len(names))
-                                            for r in eval_rows]])
-            group = np.concatenate([group, [names.setdefault(r["group"], len(names))
-                                            for r in eval_rows]])
-            metric = np.concatenate([metric, [metrics.setdefault(r["metric"], len(metrics))
-                                              for r in eval_rows]])
-            value = np.concatenate([value, np.array([r["value"] for r in eval_rows],
-                                                    dtype=np.float64)])
-        epoch = step // self.spe
-        if eval_rows:  # evaluation rows carry their epoch (counted from 1)
-            epoch[len(epoch) - len(eval_rows):] = [r["epoch"] for r in eval_rows]
-        return pd.DataFrame({"step": step, "epoch": epoch, "split": text_column(splits, split),
-                             "level": text_column(names, level),
-                             "group": text_column(names, group),
-                             "metric": text_column(metrics, metric), "value": value},
-                            columns=HISTORY_COLUMNS)
+        """Tidy per-step records, then ``eval_rows`` (dicts with the history columns)."""
+        return self.recorder.histories([self.r], group_names, class_names, [eval_rows])[0]
 
     def weights(self, ids: torch.Tensor, y: torch.Tensor, g: torch.Tensor,
                 noisy: torch.Tensor, group_names: list[str]) -> pd.DataFrame:
-        rows = self.recorder.rows_of(self.r).cpu().numpy()
-        if not rows.shape[1]:
-            return pd.DataFrame(columns=WEIGHT_COLUMNS)
-        pos = self.tracked.cpu().numpy()[rows[1].astype(np.int64)]
-        step = rows[0].astype(np.int64)
-        return pd.DataFrame({
-            "step": step, "epoch": step // self.spe, "sample_id": ids.cpu().numpy()[pos],
-            "label": y.cpu().numpy()[pos],
-            "group": text_column([str(n) for n in group_names], g.cpu().numpy()[pos]),
-            "noisy": noisy.cpu().numpy()[pos], "loss": rows[2], "weight": rows[3],
-        }, columns=WEIGHT_COLUMNS)
+        """Tracked-sample rows: step, epoch, sample_id, label, group, noisy, loss, weight."""
+        return self.recorder.weight_frames([self.r], ids, y, g, noisy, group_names)[0]
 
 
-def _tidy(stats: np.ndarray, codes: np.ndarray, steps: np.ndarray, level: int
-          ) -> list[tuple]:
-    """(steps, level, codes, metric, values) of share, mean loss and mean weight per key."""
-    count, loss_sum, w_sum = stats
-    with np.errstate(invalid="ignore", divide="ignore"):
-        values = {"share": count / np.maximum(count.sum(1, keepdims=True), 1),
-                  "loss": loss_sum / count, "weight": w_sum / count}
-    parts = []
-    for metric, arr in values.items():
-        present = count > 0 if metric != "share" else np.ones_like(count, bool)
-        t_idx, k_idx = np.nonzero(present)
-        parts.append((steps[t_idx], level, codes[k_idx], metric, arr[t_idx, k_idx]))
-    return parts
+def _split_rows(table: pd.DataFrame, sizes) -> list[pd.DataFrame]:
+    """Consecutive blocks of ``sizes`` rows, each indexed from 0 (views of ``table``)."""
+    ends = np.cumsum(sizes)
+    return [table.iloc[e - n:e].reset_index(drop=True) for e, n in zip(ends, sizes)]
