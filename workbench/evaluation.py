@@ -171,7 +171,8 @@ def final_records_many(outputs: list[dict[str, torch.Tensor]],
     table = pd.DataFrame({"split": split, **{k: np.concatenate(v, 1).reshape(-1)
                                               for k, v in columns.items()}})
     n = sum(sizes)
-    frames = [table.iloc[r * n:(r + 1) * n].reset_index(drop=True) for r in range(R)]
+    frames = [table.iloc[r * n:(r + 1) * n].reset_index(drop=True) for r in range(R)
+              ] if R > 1 else [table]
     return [({k: float(v) for k, v in s.items()}, f) for s, f in zip(summaries, frames)]
 
 

@@ -213,7 +213,8 @@ class Recorder:
                                               for _, x in flat]])
             value = np.concatenate([value, np.array([x["value"] for _, x in flat],
                                                     dtype=np.float64)])
-        order = np.argsort(j, kind="stable")  # replica by replica, each in part order
+        # replica by replica, each in part order
+        order = np.argsort(j, kind="stable") if len(rs) > 1 else slice(None)
         table = pd.DataFrame({"step": step[order], "epoch": epoch[order],
                               "split": text_column(splits, split[order]),
                               "level": text_column(names, level[order]),
@@ -295,5 +296,7 @@ class ReplicaRecords:
 
 def _split_rows(table: pd.DataFrame, sizes) -> list[pd.DataFrame]:
     """Consecutive blocks of ``sizes`` rows, each indexed from 0 (views of ``table``)."""
+    if len(sizes) == 1:
+        return [table]
     ends = np.cumsum(sizes)
     return [table.iloc[e - n:e].reset_index(drop=True) for e, n in zip(ends, sizes)]
