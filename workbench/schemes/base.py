@@ -176,9 +176,12 @@ def group_objective_weights(q: torch.Tensor, batch: Batch, like: torch.Tensor) -
         tensor([0.7500, 0.7500, 1.5000])
     """
     q = q.to(device=like.device, dtype=like.dtype)
-    g = batch.g.long().to(like.device)
+    g = batch.g if batch.g.dtype == torch.long else batch.g.long()
     counts = counts_in(batch, q).to(like.device)
-    return (q[g] * like.numel() / counts[g].clamp_min(1)).detach()
+    # per group first, then one gather: the same products and quotients as q[g] * B /
+    # counts[g] element by element, in three ops on G values and one on B
+    w = (q * like.numel()).div_(counts.clamp_min(1))
+    return w.index_select(0, g.to(like.device)).detach()
 
 
 @dataclass(frozen=True)

@@ -92,9 +92,14 @@ class SowScheme(Scheme):
             return torch.ones_like(losses)  # equal losses (up to rounding) or non-finite
         # (2l - hi - lo) / span is in [-1, 1] before delta scales it, and the softmax input
         # f - max f <= 0 is divided by r: no overflow for any delta and r in range
-        h = losses.mul(2.0).sub_(hi + lo).div_(span).clamp_(-1.0, 1.0).mul_(self.delta)
+        h = losses.mul(2.0).sub_(hi + lo).div_(span).clamp_(-1.0, 1.0)
+        if self.delta != 1.0:  # x * 1 and x / 1 are x exactly: the defaults skip two ops
+            h = h.mul_(self.delta)
         f = self.strategy(h)  # a new tensor: changed in place below
-        return f.sub_(f.max()).div_(self.r).softmax(0).mul_(B)  # softmax sums to 1: mean 1
+        f = f.sub_(f.max())
+        if self.r != 1.0:
+            f = f.div_(self.r)
+        return f.softmax(0).mul_(B)  # softmax sums to 1: mean 1
 
 
 @SCHEMES.register("linupper")
