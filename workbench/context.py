@@ -53,7 +53,7 @@ class Replica:
     config: RunConfig | None = None  # what callbacks are told (None for earlier stages)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FitResult:
     """The outcome of one stage: model, recorder, evaluation rows, status, final state."""
 
@@ -106,8 +106,9 @@ class TrainingContext:
         tr = self.splits["train"]
         size = scheme.epoch_size(len(tr)) if scheme is not None else len(tr)
         spe = math.ceil(max(size, 1) / self.config.batch_size)
-        return TrainInfo(self.data.task, tr.y, tr.g, max(self.n_classes, 1), self.data.n_groups,
-                         spe * epochs, spe)
+        return TrainInfo(task=self.data.task, y=tr.y, g=tr.g, n_classes=max(self.n_classes, 1),
+                         n_groups=self.data.n_groups, total_steps=spe * epochs,
+                         steps_per_epoch=spe)
 
     def build_model(self) -> torch.nn.Module:
         n_out = self.data.n_classes if self.data.task == "classification" else 1

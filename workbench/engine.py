@@ -124,7 +124,7 @@ def train_many(configs: list[RunConfig], callbacks: list[Callback] | tuple = (),
             except NotBatchable as err:  # e.g. different samples per epoch
                 reason = str(err)
         for i in batch:
-            runs[i] = train_replicas([cfgs[i]], callbacks, validated=True)[0]
+            runs[i] = train(cfgs[i], callbacks)
             runs[i].info["execution"] = f"sequential: {reason}"
     return runs
 
@@ -184,7 +184,8 @@ def fit(ctx: TrainingContext, replicas: list[Replica], epochs: int,
                 losses = torch.stack([s.loss(out[r], y[r], infos[r])
                                       for r, s in enumerate(schemes)])
             detached = losses.detach()
-            batches = [Batch(idx[r], y[r], g[r], outs, step, data.n_groups, i.n_classes)
+            batches = [Batch(idx=idx[r], y=y[r], g=g[r], outputs=outs, step=step,
+                             n_groups=data.n_groups, n_classes=i.n_classes)
                        for r, (i, outs) in enumerate(zip(infos, out.detach()))
                        ] if need_batch else []
             w = _weights(schemes, states, infos, batches, detached, active, alive)
@@ -214,7 +215,8 @@ def fit(ctx: TrainingContext, replicas: list[Replica], epochs: int,
             if callbacks:
                 block = StepBlock(idx, y, g, detached, w, objectives, list(states), tr.g)
                 for r in alive:
-                    rec = StepRecord(step, epoch, info.total_steps, block, r, configs[r])
+                    rec = StepRecord(step=step, epoch=epoch, total_steps=info.total_steps,
+                                     block=block, r=r, config=configs[r])
                     for cb in callbacks:
                         cb.on_step(rec)
             step += 1
@@ -248,11 +250,12 @@ def fit(ctx: TrainingContext, replicas: list[Replica], epochs: int,
         # the last evaluation's outputs are the returned model's when it ran after the
         # replica's last step and selection kept that epoch's model: finish reuses them
         fresh = eval_step == records.steps and best[r][1] in (None, epoch + 1)
-        result = FitResult(stage, stack.model(r, best[r][2]), records, eval_rows[r], status[r],
-                           diverged[r], records.steps,
-                           best[r][1] if best[r][1] is not None
+        result = FitResult(stage=stage, model=stack.model(r, best[r][2]), recorder=records,
+                           eval_rows=eval_rows[r], status=status[r], diverged_step=diverged[r],
+                           steps=records.steps,
+                           selected_epoch=best[r][1] if best[r][1] is not None
                            else records.steps // info.steps_per_epoch,
-                           states[r], list(callbacks),
+                           state=states[r], callbacks=list(callbacks),
                            outputs={s: eval_outputs[s][r] for s in ("val", "test")}
                            if fresh else None)
         if stage != "main":

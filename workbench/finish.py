@@ -70,8 +70,9 @@ def finish_runs(cfgs, ctx, results, started: float) -> list[Run]:
             "stages": [s.stage for s in ctx.stages] + ["main"],
             "scheme_report": _report(result.state),
         }
-        run = Run(cfg, result.status, summary, history, weight, predictions, info, boundary,
-                  result.diverged_step, message, result.model,
+        run = Run(config=cfg, status=result.status, summary=summary, history=history,
+                  weights=weight, predictions=predictions, info=info, boundary=boundary,
+                  diverged_step=result.diverged_step, message=message, model=result.model,
                   stages=stages if len(results) == 1 else stages.copy(deep=False))
         for cb in result.callbacks:
             cb.on_end(run)

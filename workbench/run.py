@@ -27,7 +27,7 @@ LEVELS = ("all", "group", "class")  # a history row is about the whole split, a 
 WEIGHT_COLUMNS = ["step", "epoch", "sample_id", "label", "group", "noisy", "loss", "weight"]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Run:
     config: Any
     status: str = "done"

@@ -13,10 +13,11 @@
 Example:
     >>> import torch
     >>> from workbench.schemes.base import Batch, TrainInfo
-    >>> info = TrainInfo("regression", torch.zeros(4), torch.zeros(4).long(), 1, 1, 100)
+    >>> info = TrainInfo(task="regression", y=torch.zeros(4), g=torch.zeros(4).long(),
+    ...                  n_classes=1, n_groups=1, total_steps=100)
     >>> losses = torch.tensor([1.0, 2.0, 3.0, 5.0])
-    >>> batch = Batch(torch.arange(4), torch.zeros(4), torch.zeros(4).long(),
-    ...               torch.zeros(4), step=0, n_groups=1, n_classes=1)
+    >>> batch = Batch(idx=torch.arange(4), y=torch.zeros(4), g=torch.zeros(4).long(),
+    ...               outputs=torch.zeros(4), step=0, n_groups=1, n_classes=1)
     >>> LinUpper().weights(losses, batch, {}, info)
     tensor([0.4947, 0.8157, 1.3448, 1.3448])
 """
