@@ -240,8 +240,9 @@ def floor_ratios(quick: bool, device: str, repeats: int = 5) -> dict:
     loop per step over the bare loop's; ``dynamic``: linupper's and group_dro's training
     loop per step over uniform's (``dynamic_overhead``, best of ``2 * repeats + 1``
     interleaved rounds). Times are this process's CPU time
-    (``time.process_time``; best of ``repeats``): on a machine shared with other jobs wall
-    time mostly measures the wait for a core. On a GPU use wall time (CPU time misses it).
+    (``time.process_time``; best of ``repeats`` rounds, each timing the run then its bare
+    loop): on a machine shared with other jobs wall time mostly measures the wait for a
+    core. On a GPU use wall time (CPU time misses it).
     """
     clock = time.process_time if device == "cpu" else time.perf_counter
     digits = DIGITS.replace(epochs=2 if quick else 20, device=device)
@@ -250,23 +251,27 @@ def floor_ratios(quick: bool, device: str, repeats: int = 5) -> dict:
     R = 4 if quick else 16
     wb.train(digits.replace(epochs=1, eval_every=1))  # warm-up
 
-    def best(fn):
-        """(best whole call, best loop per step) over ``repeats`` calls of fn(timer)."""
-        calls, steps = [], []
+    def best(fn, cfg, replicas):
+        """(best whole call, best loop per step, best floor, floor steps) over ``repeats``
+        rounds, each one call of fn(timer) then one bare loop of ``cfg`` with ``replicas``:
+        run and floor alternate, so both see the same load on a shared machine."""
+        calls, steps, floors = [], [], []
         for _ in range(repeats):
             timer = LoopTimer(clock)
             t = clock()
             fn(timer)
             calls.append(clock() - t)
             steps.append(timer.per_step())
-        return min(calls), min(steps)
+            floor, n = bare_loop(cfg, replicas, 1, clock)
+            floors.append(floor)
+        return min(calls), min(steps), min(floors), n
 
-    one_s, one_step = best(lambda t: wb.train(digits, callbacks=[t]))
-    floor_one, n_steps = bare_loop(digits, 1, repeats, clock)
-    many_s, many_step = best(lambda t: wb.compare(digits, ["uniform"], range(R), callbacks=[t]))
-    floor_many, _ = bare_loop(digits, R, repeats, clock)
-    _, adult_step = best(lambda t: wb.train(adult, callbacks=[t]))
-    floor_adult, adult_steps = bare_loop(adult, 1, repeats, clock)
+    one_s, one_step, floor_one, n_steps = best(lambda t: wb.train(digits, callbacks=[t]),
+                                               digits, 1)
+    many_s, many_step, floor_many, _ = best(
+        lambda t: wb.compare(digits, ["uniform"], range(R), callbacks=[t]), digits, R)
+    _, adult_step, floor_adult, adult_steps = best(lambda t: wb.train(adult, callbacks=[t]),
+                                                   adult, 1)
     dyn = dynamic_overhead(digits, repeats=2 * repeats + 1, stat=min)
     return {"dynamic_uniform_step_ms": 1e3 * dyn["uniform"],
             "dynamic_linupper_over_uniform": dyn["linupper_over_uniform"],
