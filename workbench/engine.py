@@ -106,11 +106,12 @@ def _train_replicas(configs: list[RunConfig], callbacks: list[Callback] | tuple 
 
 
 def train_many(configs: list[RunConfig], callbacks: list[Callback] | tuple = (),
-               batched: bool = True, max_replicas: int = MAX_REPLICAS) -> list[Run]:
+               batched: bool = True, max_replicas: int = MAX_REPLICAS,
+               validated: bool = False) -> list[Run]:
     """Train every config, compatible ones together (``batched.plan_batches``); results in
     input order. ``run.info["execution"]`` says "batched (R replicas)" or "sequential:
-    <reason>"."""
-    cfgs = [c.validate() for c in configs]
+    <reason>". ``validated``: the caller has just validated ``configs`` (``compare``)."""
+    cfgs = list(configs) if validated else [c.validate() for c in configs]
     runs: list[Run | None] = [None] * len(cfgs)
     for batch in plan_batches(cfgs, max_replicas if batched else 1):
         reason = "batching switched off" if not batched else (
