@@ -26,6 +26,7 @@ def stage_history(result, data) -> pd.DataFrame:
 
 
 def finish_run(cfg, ctx, result, started: float) -> Run:
+    """One run's ``Run`` (``finish_runs`` with a single replica)."""
     return finish_runs([cfg], ctx, [result], started)[0]
 
 

@@ -35,7 +35,9 @@ def history_frames(rec, rs: list[int], group_names: list[str], class_names: list
     G, spe = rec.n_groups, rec.spe
     Ts = [rec.steps[r] for r in rs]
     T = max(Ts, default=0)
-    names = {n: i for i, n in enumerate(["all", "group", "class", *group_names])}
+    names = {"all": 0, "group": 1, "class": 2}  # level and group share one set of codes
+    group_codes = np.array([names.setdefault(n, len(names)) for n in group_names],
+                           dtype=np.int64)  # a group may be called "all"
     metrics: dict[str, int] = {}
     parts = []  # (replica slot, step, level code, group code, metric code, value)
 
@@ -46,7 +48,7 @@ def history_frames(rec, rs: list[int], group_names: list[str], class_names: list
     rsel = torch.tensor(rs, device=rec.stats.device)
     stats = rec.stats[:T].index_select(2, rsel).permute(1, 2, 0, 3).cpu().numpy()
     live = np.arange(T)[None, :] < np.array(Ts)[:, None]  # (R', T): steps each has
-    keys = [(1, np.arange(3, 3 + G), stats[..., :G])]
+    keys = [(1, group_codes, stats[..., :G])]
     if class_names:
         codes = np.array([names.setdefault(str(c), len(names)) for c in class_names])
         keys.append((2, codes, stats[..., G:]))
@@ -64,7 +66,7 @@ def history_frames(rec, rs: list[int], group_names: list[str], class_names: list
         for i, key in enumerate(rec.state_keys[r]):
             values = log[i, :Ts[j]].numpy()
             t = np.repeat(np.arange(Ts[j]), values.shape[1])
-            add(np.full(len(t), j), t, 1, np.tile(np.arange(3, 3 + G), Ts[j]), key,
+            add(np.full(len(t), j), t, 1, np.tile(group_codes, Ts[j]), key,
                 values.reshape(-1))
     raw = rec.raw[:T].index_select(1, rsel)  # (T, R', 8)
     d = diagnostics_from_sums(raw[..., [0, 2, 3, 4, 5, 6]])
