@@ -104,11 +104,13 @@ def batched(cfg: wb.RunConfig, R: int) -> dict:
             "floor_with_eval_over_one": (floor + eval_floor) / one}
 
 
-def dynamic_overhead(cfg: wb.RunConfig, repeats: int = 7) -> dict:
-    """Median per-step loop time over ``repeats`` rounds (schemes interleaved, warmed up);
-    this process's CPU time on a CPU (see ``floor_ratios``)."""
+def dynamic_overhead(cfg: wb.RunConfig, repeats: int = 7, stat=None) -> dict:
+    """Per-step loop time over ``repeats`` rounds (schemes interleaved, warmed up), the
+    median (or ``stat``, e.g. ``min``) of the rounds; this process's CPU time on a CPU (see
+    ``floor_ratios``)."""
     import statistics
 
+    stat = stat or statistics.median
     schemes = ("uniform", "linupper", "group_dro")
     times: dict[str, list[float]] = {s: [] for s in schemes}
     wb.train(cfg.replace(epochs=1))  # warm-up
@@ -117,7 +119,7 @@ def dynamic_overhead(cfg: wb.RunConfig, repeats: int = 7) -> dict:
             timer = LoopTimer(time.process_time if cfg.device == "cpu" else time.perf_counter)
             wb.train(cfg.replace(scheme=scheme, eval_every=cfg.epochs), callbacks=[timer])
             times[scheme].append(timer.per_step())
-    out = {s: statistics.median(v) for s, v in times.items()}
+    out = {s: stat(v) for s, v in times.items()}
     out["linupper_over_uniform"] = out["linupper"] / out["uniform"]
     out["group_dro_over_uniform"] = out["group_dro"] / out["uniform"]
     return out
@@ -235,9 +237,12 @@ def floor_ratios(quick: bool, device: str, repeats: int = 5) -> dict:
     summary and frames) over the bare loop of the same steps, and its training loop alone
     (first to last step) per step; ``replicas``: R seeds through ``wb.compare``, the whole
     call and the loop, over the bare loop of R stacked replicas; ``adult``: the training
-    loop per step over the bare loop's. Times are this process's CPU time
-    (``time.process_time``; best of ``repeats``): on a machine shared with other jobs wall
-    time mostly measures the wait for a core. On a GPU use wall time (CPU time misses it).
+    loop per step over the bare loop's; ``dynamic``: linupper's and group_dro's training
+    loop per step over uniform's (``dynamic_overhead``, best of ``2 * repeats + 1``
+    interleaved rounds). Times are this process's CPU time
+    (``time.process_time``; best of ``repeats`` rounds, each timing the run then its bare
+    loop): on a machine shared with other jobs wall time mostly measures the wait for a
+    core. On a GPU use wall time (CPU time misses it).
     """
     clock = time.process_time if device == "cpu" else time.perf_counter
     digits = DIGITS.replace(epochs=2 if quick else 20, device=device)
@@ -246,24 +251,32 @@ def floor_ratios(quick: bool, device: str, repeats: int = 5) -> dict:
     R = 4 if quick else 16
     wb.train(digits.replace(epochs=1, eval_every=1))  # warm-up
 
-    def best(fn):
-        """(best whole call, best loop per step) over ``repeats`` calls of fn(timer)."""
-        calls, steps = [], []
+    def best(fn, cfg, replicas):
+        """(best whole call, best loop per step, best floor, floor steps) over ``repeats``
+        rounds, each one call of fn(timer) then one bare loop of ``cfg`` with ``replicas``:
+        run and floor alternate, so both see the same load on a shared machine."""
+        calls, steps, floors = [], [], []
         for _ in range(repeats):
             timer = LoopTimer(clock)
             t = clock()
             fn(timer)
             calls.append(clock() - t)
             steps.append(timer.per_step())
-        return min(calls), min(steps)
+            floor, n = bare_loop(cfg, replicas, 1, clock)
+            floors.append(floor)
+        return min(calls), min(steps), min(floors), n
 
-    one_s, one_step = best(lambda t: wb.train(digits, callbacks=[t]))
-    floor_one, n_steps = bare_loop(digits, 1, repeats, clock)
-    many_s, many_step = best(lambda t: wb.compare(digits, ["uniform"], range(R), callbacks=[t]))
-    floor_many, _ = bare_loop(digits, R, repeats, clock)
-    _, adult_step = best(lambda t: wb.train(adult, callbacks=[t]))
-    floor_adult, adult_steps = bare_loop(adult, 1, repeats, clock)
-    return {"clock": clock.__name__, "steps": n_steps, "one_run_s": one_s,
+    one_s, one_step, floor_one, n_steps = best(lambda t: wb.train(digits, callbacks=[t]),
+                                               digits, 1)
+    many_s, many_step, floor_many, _ = best(
+        lambda t: wb.compare(digits, ["uniform"], range(R), callbacks=[t]), digits, R)
+    _, adult_step, floor_adult, adult_steps = best(lambda t: wb.train(adult, callbacks=[t]),
+                                                   adult, 1)
+    dyn = dynamic_overhead(digits, repeats=2 * repeats + 1, stat=min)
+    return {"dynamic_uniform_step_ms": 1e3 * dyn["uniform"],
+            "dynamic_linupper_over_uniform": dyn["linupper_over_uniform"],
+            "dynamic_group_dro_over_uniform": dyn["group_dro_over_uniform"],
+            "clock": clock.__name__, "steps": n_steps, "one_run_s": one_s,
             "one_run_floor_s": floor_one, "one_run_over_floor": one_s / floor_one,
             "one_loop_over_floor": one_step * n_steps / floor_one, "replicas": R,
             "replicas_s": many_s, "replicas_floor_s": floor_many,

@@ -67,4 +67,10 @@ def render(res: dict) -> str:
                   f"| G adult (batch 64), training loop per step / bare loop | "
                   f"{g['adult_over_floor']:.2f}x ({g['adult_step_ms']:.2f} ms vs "
                   f"{g['adult_floor_step_ms']:.2f} ms) |"]
+        if "dynamic_uniform_step_ms" in g:
+            lines.append(f"| G dynamic schemes, training loop per step / uniform (digits, "
+                         f"best of interleaved runs) | linupper "
+                         f"{g['dynamic_linupper_over_uniform']:.2f}x, group_dro "
+                         f"{g['dynamic_group_dro_over_uniform']:.2f}x (uniform "
+                         f"{g['dynamic_uniform_step_ms']:.3f} ms) |")
     return "\n".join(lines)

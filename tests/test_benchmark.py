@@ -60,14 +60,17 @@ def test_every_section_is_written_with_finite_positive_timings(quick):
     assert g["replicas"] == 4 and g["steps"] > 0 and g["clock"] == "process_time"
     assert all(positive(g[k]) for k in ("one_run_over_floor", "one_loop_over_floor",
                                         "replicas_over_floor", "replicas_loop_over_floor",
-                                        "adult_over_floor", "adult_floor_step_ms"))
+                                        "adult_over_floor", "adult_floor_step_ms",
+                                        "dynamic_uniform_step_ms",
+                                        "dynamic_linupper_over_uniform",
+                                        "dynamic_group_dro_over_uniform"))
 
 
 def test_the_table_has_a_row_per_measurement(quick):
     bench, res, _ = quick
     table = bench.render(res)
     for name in ("batched_digits", "batched_100k", "dynamic_digits", "hand_loop_100k",
-                 "E N=10,000", "F training step", "G one run", "G adult"):
+                 "E N=10,000", "F training step", "G one run", "G adult", "G dynamic"):
         assert name in table
-    # header 2, A 2, B 2, C 2, D 2, E one per N (2 in --quick), F 1, G 3
-    assert len(table.splitlines()) == 16
+    # header 2, A 2, B 2, C 2, D 2, E one per N (2 in --quick), F 1, G 4
+    assert len(table.splitlines()) == 17

@@ -27,14 +27,15 @@ def info_for(y, g=None, task="classification", n_classes=None, n_groups=None, to
     y = torch.as_tensor(y)
     g = torch.zeros(len(y), dtype=torch.long) if g is None else torch.as_tensor(g)
     n_classes = n_classes or (int(y.max()) + 1 if task == "classification" else 1)
-    return TrainInfo(task, y, g, n_classes, n_groups or int(g.max()) + 1, total_steps,
-                     steps_per_epoch)
+    return TrainInfo(task=task, y=y, g=g, n_classes=n_classes,
+                     n_groups=n_groups or int(g.max()) + 1, total_steps=total_steps,
+                     steps_per_epoch=steps_per_epoch)
 
 
 def batch_for(info, idx=None, losses=None, step=0) -> Batch:
     idx = torch.arange(info.n) if idx is None else torch.as_tensor(idx)
-    return Batch(idx, info.y[idx], info.g[idx], torch.zeros(len(idx)), step, info.n_groups,
-                 info.n_classes)
+    return Batch(idx=idx, y=info.y[idx], g=info.g[idx], outputs=torch.zeros(len(idx)), step=step,
+                 n_groups=info.n_groups, n_classes=info.n_classes)
 
 
 def regression_batch(losses, g=None):

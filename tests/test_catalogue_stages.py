@@ -37,7 +37,8 @@ def prepared(scheme_name: str, **params):
 
 def full_batch(ctx, idx):
     tr = ctx.splits["train"]
-    return Batch(idx, tr.y[idx], tr.g[idx], torch.zeros(len(idx), 3), 0, ctx.data.n_groups, 3)
+    return Batch(idx=idx, y=tr.y[idx], g=tr.g[idx], outputs=torch.zeros(len(idx), 3), step=0,
+                 n_groups=ctx.data.n_groups, n_classes=3)
 
 
 # ---------------------------------------------------------------- EL2N / GraNd
@@ -147,13 +148,13 @@ def test_jtt_error_set_is_stage1_mistakes_and_is_upweighted(mode):
 
 
 def test_doremi_proxy_update_by_hand():
-    info = wb.schemes.TrainInfo("classification", torch.zeros(4).long(),
-                                torch.tensor([0, 0, 1, 2]), n_classes=1, n_groups=3,
+    info = wb.schemes.TrainInfo(task="classification", y=torch.zeros(4).long(),
+                                g=torch.tensor([0, 0, 1, 2]), n_classes=1, n_groups=3,
                                 total_steps=5)
     proxy = DoReMiProxy(eta=1.0, smoothing=0.1)
     state = {**proxy.init_state(info), "ref_loss": torch.tensor([1.0, 0.5, 2.0, 0.0])}
-    batch = Batch(torch.tensor([0, 1, 2]), torch.zeros(3).long(), torch.tensor([0, 0, 1]),
-                  torch.zeros(3, 1), 0, 3, 1)
+    batch = Batch(idx=torch.tensor([0, 1, 2]), y=torch.zeros(3).long(), g=torch.tensor([0, 0, 1]),
+                  outputs=torch.zeros(3, 1), step=0, n_groups=3, n_classes=1)
     # excess: max(l - l_ref, 0) = (1, 1.5, 0): domain 0 mean 1.25, domain 1 0, domain 2 absent
     new = proxy.update(torch.tensor([2.0, 2.0, 1.0]), batch, state, info)
     u = np.array([math.exp(1.25), 1.0, 1.0])

@@ -71,7 +71,7 @@ def test_objective_is_the_mean_of_table_weights_times_losses(name):
 
 def long_tail_info(n_major=990, n_minor=10) -> TrainInfo:
     y = torch.tensor([0] * n_major + [1] * n_minor)
-    return TrainInfo("classification", y, torch.zeros_like(y), n_classes=2, n_groups=1,
+    return TrainInfo(task="classification", y=y, g=torch.zeros_like(y), n_classes=2, n_groups=1,
                      total_steps=1)
 
 
@@ -87,8 +87,8 @@ def test_rare_class_carries_half_the_weight_over_an_epoch(batch_size):
     rare = total = 0.0
     for start in range(0, info.n, batch_size):
         idx = order[start:start + batch_size]
-        batch = Batch(idx, info.y[idx], info.g[idx], torch.zeros(len(idx), 2), step=0,
-                      n_groups=1, n_classes=2)
+        batch = Batch(idx=idx, y=info.y[idx], g=info.g[idx], outputs=torch.zeros(len(idx), 2),
+                      step=0, n_groups=1, n_classes=2)
         w = scheme.weights(torch.ones(len(idx)), batch, state, info)
         rare += float(w[batch.y == 1].sum())
         total += float(w.sum())

@@ -90,3 +90,25 @@ def test_diagnostics_and_group_means_match_direct_computation():
     tracked = set(rec.tracked[1].tolist())
     expected = sum(int(p in tracked) for _, idx, *_ in steps() for p in idx[1].tolist())
     assert len(weights) == expected and weights["step"].is_monotonic_increasing
+
+
+@pytest.mark.parametrize("groups", [["a", "b"], ["all", "class"]])
+def test_frames_built_together_are_each_replicas_frames(groups):
+    """``histories``/``weight_frames`` build all replicas' frames as one table and split it:
+    each part equals the frame read alone (replica 2 stopped early; names that are also
+    level names, such as a group called "all", keep their own rows)."""
+    rec = record(64)
+    ids, noisy = torch.arange(N) + 100, torch.zeros(N, dtype=torch.bool)
+    evals = [[{"step": 12, "epoch": 3, "split": "val", "level": "group", "group": groups[0],
+               "metric": "loss", "value": 0.5 + r}] for r in range(R)]
+    together = rec.histories([0, 1, 2], groups, ["x", "y", "z"], evals)
+    weights = rec.weight_frames([0, 1, 2], ids, Y, GROUPS, noisy, groups)
+    for r in range(R):
+        alone = rec.histories([r], groups, ["x", "y", "z"], [evals[r]])[0]
+        pd.testing.assert_frame_equal(together[r], alone)
+        pd.testing.assert_frame_equal(weights[r], rec.weight_frames([r], ids, Y, GROUPS, noisy,
+                                                                    groups)[0])
+        shares = alone[(alone.metric == "share") & (alone.level == "group")]
+        assert sorted(set(shares.group)) == sorted(groups)
+        assert len(shares) == G * rec.steps[r]
+        assert alone.iloc[-1]["value"] == 0.5 + r and alone.iloc[-1]["epoch"] == 3

@@ -26,8 +26,8 @@ def make_info(task="classification", y=None, g=None, n_classes=C, n_groups=G, to
              else torch.randn(N, generator=gen))
     if g is None:
         g = torch.randint(0, n_groups, (len(y),), generator=gen)
-    return TrainInfo(task, y, g, n_classes if task == "classification" else 1, n_groups,
-                     total_steps=total_steps)
+    return TrainInfo(task=task, y=y, g=g, n_classes=n_classes if task == "classification" else 1,
+                     n_groups=n_groups, total_steps=total_steps)
 
 
 def make_batch(info: TrainInfo, idx=None, outputs=None, step=10, seed=1) -> Batch:
@@ -37,7 +37,7 @@ def make_batch(info: TrainInfo, idx=None, outputs=None, step=10, seed=1) -> Batc
     if outputs is None:
         shape = (len(idx), info.n_classes) if info.task == "classification" else (len(idx),)
         outputs = torch.randn(shape, generator=gen)
-    return Batch(idx, info.y[idx], info.g[idx], outputs.detach(), step=step,
+    return Batch(idx=idx, y=info.y[idx], g=info.g[idx], outputs=outputs.detach(), step=step,
                  n_groups=info.n_groups, n_classes=info.n_classes)
 
 
@@ -237,7 +237,8 @@ def test_group_dro_adjustment_and_weights_by_hand():
                      n_groups=3)
     q0 = scheme.init_state(info)
     losses, batch, _ = small_batch([1.0, 3.0, 0.5], g=[0, 0, 1])  # group 2 absent
-    batch = Batch(batch.idx, batch.y, batch.g, batch.outputs, 0, 3, 1)
+    batch = Batch(idx=batch.idx, y=batch.y, g=batch.g, outputs=batch.outputs, step=0, n_groups=3,
+                  n_classes=1)
     q1 = scheme.update(losses, batch, q0, info)["q"]
     u = [math.exp(2.0 + 2.0 / 2.0), math.exp(0.5 + 2.0 / 1.0), 1.0]  # absent: step 0
     np.testing.assert_allclose(q1.numpy(), [x / sum(u) for x in u], rtol=1e-5)
@@ -327,7 +328,8 @@ def test_group_dro_follows_the_authors_loss_py():
     state = scheme.init_state(info)
     for step, ((losses, g), (q_ref, obj_ref)) in enumerate(
             zip(batches, authors_group_dro(batches, 4, 0.1))):
-        batch = Batch(torch.arange(16), torch.zeros(16), g, torch.zeros(16), step, 4, 1)
+        batch = Batch(idx=torch.arange(16), y=torch.zeros(16), g=g, outputs=torch.zeros(16),
+                      step=step, n_groups=4, n_classes=1)
         state = scheme.update(losses, batch, state, info)
         np.testing.assert_allclose(state["q"].numpy(), q_ref.numpy(), rtol=1e-5, atol=2e-7)
         if bool((batch.group_counts > 0).all()):  # all present: mean(w l) = sum_g q_g lbar_g
@@ -343,13 +345,15 @@ def test_group_dro_q_never_underflows_to_zero():
     info = make_info("regression", y=torch.zeros(8), g=torch.arange(8) % 2, n_groups=2)
     losses, g = torch.tensor([1.0, 2.0]), torch.tensor([0, 1])
     scheme = wb.SCHEMES.create("group_dro", eta=1e6)
-    batch = Batch(torch.arange(2), torch.zeros(2), g, torch.zeros(2), 0, 2, 1)
+    batch = Batch(idx=torch.arange(2), y=torch.zeros(2), g=g, outputs=torch.zeros(2), step=0,
+                  n_groups=2, n_classes=1)
     q = scheme.update(losses, batch, scheme.init_state(info), info)["q"]
     # loss.py multiplies by exp(eta l) = inf and gets NaN; in log space q_0 = 1 / (1 + e^1e6)
     # is 0 in any float: ours is clamped to the smallest normal float32 instead
     assert torch.isnan(authors_group_dro([(losses, g)], 2, 1e6)[0][0]).all()
     assert float(q[0]) == torch.finfo(torch.float32).tiny and float(q[1]) == 1.0
-    only0 = Batch(torch.arange(3), torch.zeros(3), torch.zeros(3).long(), torch.zeros(3), 1, 2, 1)
+    only0 = Batch(idx=torch.arange(3), y=torch.zeros(3), g=torch.zeros(3).long(),
+                  outputs=torch.zeros(3), step=1, n_groups=2, n_classes=1)
     w = scheme.weights(torch.ones(3), only0, {"q": q}, info)  # q_0 B / m_0 = q_0: finite
     assert torch.isfinite(w).all() and torch.equal(w, torch.full((3,), float(q[0])))
     q2 = scheme.update(torch.ones(3), only0, {"q": q}, info)["q"]  # and it can recover
@@ -563,7 +567,8 @@ def test_extreme_values_in_range_keep_their_meaning():
     # focal at gamma = 1e10: all weight on the least confident sample (was: uniform)
     logits = torch.tensor([[3.0, 0.0], [1.0, 0.0], [0.0, 0.0], [0.0, 2.0]])
     info_c = make_info(y=torch.zeros(4).long(), n_classes=2)
-    b = Batch(torch.arange(4), torch.zeros(4).long(), torch.zeros(4).long(), logits, 0, 2, 2)
+    b = Batch(idx=torch.arange(4), y=torch.zeros(4).long(), g=torch.zeros(4).long(),
+              outputs=logits, step=0, n_groups=2, n_classes=2)
     w = wb.SCHEMES.create("focal", gamma=1e10).weights(torch.zeros(4), b, {}, info_c)
     assert w.tolist() == [0.0, 0.0, 0.0, 4.0]
     w2 = wb.SCHEMES.create("focal", gamma=2.0).weights(torch.zeros(4), b, {}, info_c)
@@ -575,7 +580,8 @@ def test_extreme_values_in_range_keep_their_meaning():
 
     g = torch.tensor([0, 1, 0, 1])
     hard0 = torch.tensor([10.0, 1.0, 10.0, 1.0])
-    b = Batch(torch.arange(4), torch.zeros(4), g, torch.zeros(4), 0, 2, 1)
+    b = Batch(idx=torch.arange(4), y=torch.zeros(4), g=g, outputs=torch.zeros(4), step=0,
+              n_groups=2, n_classes=1)
     info_g = make_info("regression", y=torch.zeros(8), g=torch.arange(8) % 2, n_groups=2)
     dro = wb.SCHEMES.create("group_dro", eta=1e38)
     q = dro.update(hard0, b, dro.init_state(info_g), info_g)["q"]

@@ -53,8 +53,8 @@ class StepRecord:
 
     __slots__ = ("step", "epoch", "total_steps", "config", "_block", "_r")
 
-    def __init__(self, step: int, epoch: int, total_steps: int, block: StepBlock, r: int = 0,
-                 config: Any = None):
+    def __init__(self, *, step: int, epoch: int, total_steps: int, block: StepBlock,
+                 r: int = 0, config: Any = None):
         self.step, self.epoch, self.total_steps, self.config = step, epoch, total_steps, config
         self._block, self._r = block, r
 

@@ -202,4 +202,5 @@ def compare(config: RunConfig, schemes: Iterable[Any] = ("uniform",), seeds: Ite
     if store is not None:
         return Comparison(config, store.train_many(configs, force=force, callbacks=callbacks,
                                                    batched=batched))
-    return Comparison(config, train_many(configs, callbacks=callbacks, batched=batched))
+    return Comparison(config, train_many(configs, callbacks=callbacks, batched=batched,
+                                         validated=True))

@@ -15,15 +15,18 @@ Example:
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 from .config import SELECTION_RULES, RunConfig
 from .data import DatasetBundle, load_prepared
+from .data.fingerprint import data_fingerprint
 from .evaluation import SplitTensors, predict
 from .metrics.catalog import higher_is_better
 from .models import MODELS
@@ -50,7 +53,7 @@ class Replica:
     config: RunConfig | None = None  # what callbacks are told (None for earlier stages)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FitResult:
     """The outcome of one stage: model, recorder, evaluation rows, status, final state."""
 
@@ -82,8 +85,7 @@ class TrainingContext:
     @classmethod
     def build(cls, cfg: RunConfig, fit_fn: Callable | None = None) -> TrainingContext:
         device = resolve_device(cfg.device)
-        original, data = load_prepared(cfg.dataset, cfg.dataset_params, cfg.imbalance,
-                                       cfg.data_seed)
+        original, data = prepared_data(cfg)
         n_train = len(data.train)
         check(cfg.batch_size <= n_train,
               f"batch_size {cfg.batch_size} is larger than the training split ({n_train} "
@@ -104,8 +106,9 @@ class TrainingContext:
         tr = self.splits["train"]
         size = scheme.epoch_size(len(tr)) if scheme is not None else len(tr)
         spe = math.ceil(max(size, 1) / self.config.batch_size)
-        return TrainInfo(self.data.task, tr.y, tr.g, max(self.n_classes, 1), self.data.n_groups,
-                         spe * epochs, spe)
+        return TrainInfo(task=self.data.task, y=tr.y, g=tr.g, n_classes=max(self.n_classes, 1),
+                         n_groups=self.data.n_groups, total_steps=spe * epochs,
+                         steps_per_epoch=spe)
 
     def build_model(self) -> torch.nn.Module:
         n_out = self.data.n_classes if self.data.task == "classification" else 1
@@ -135,6 +138,37 @@ class TrainingContext:
     def outputs(self, model: torch.nn.Module, split: str = "train") -> torch.Tensor:
         """The model's outputs (logits, or predictions) on a whole split, no gradient."""
         return predict(model, self.splits[split].X)
+
+
+_PREPARED: dict[str, tuple[DatasetBundle, DatasetBundle]] = {}
+_CACHE_BYTES = 64 << 20  # larger data sets (images) are loaded afresh, not held
+
+
+def prepared_data(cfg: RunConfig) -> tuple[DatasetBundle, DatasetBundle]:
+    """``load_prepared`` for ``cfg``'s data, kept in this process for the next run.
+
+    Why: loading and transforming digits costs 2-3 ms, which a 60 ms run pays again for
+    every seed and every rerun of the dashboard. The key holds the data config and the
+    content digests of every file the data set declares (what the run store's key hashes),
+    so an edited file is loaded afresh. The cached arrays are made read-only: code that
+    wrote into them would change the next run's data, and now fails loudly instead.
+    Small data sets only (under 64 MB in all), the two most recent.
+    """
+    key = json.dumps([cfg.dataset, cfg.dataset_params, cfg.imbalance, cfg.data_seed,
+                      data_fingerprint(cfg.dataset, cfg.dataset_params)],
+                     sort_keys=True, default=str)
+    if key in _PREPARED:
+        return _PREPARED[key]
+    pair = load_prepared(cfg.dataset, cfg.dataset_params, cfg.imbalance, cfg.data_seed)
+    arrays = [a for bundle in pair for s in (bundle.train, bundle.val, bundle.test)
+              for a in (s.X, s.y, s.g, s.ids, s.noisy) if isinstance(a, np.ndarray)]
+    if sum(a.nbytes for a in arrays) <= _CACHE_BYTES:
+        for a in arrays:
+            a.flags.writeable = False
+        while len(_PREPARED) >= 2:
+            _PREPARED.pop(next(iter(_PREPARED)))
+        _PREPARED[key] = pair
+    return pair
 
 
 def make_optimizer(cfg: RunConfig, tensors: list[torch.Tensor]) -> torch.optim.Optimizer:

@@ -28,6 +28,7 @@ import pandas as pd
 import torch
 
 from . import metrics
+from .run import text_column
 from .schemes.base import per_sample_loss
 
 
@@ -76,32 +77,51 @@ def evaluate(model, data: SplitTensors, task: str, group_names: list[str],
 
 def score_outputs(out: torch.Tensor, data: SplitTensors, task: str, group_names: list[str],
                   class_names: list[str]) -> tuple[torch.Tensor, list[dict]]:
-    """The rows of ``evaluate`` from outputs already computed (batched replicas use it)."""
-    losses = per_sample_loss(out, data.y, task)
-    if task == "regression":
-        scores = {"mse": losses}
-        out = out.reshape(-1)
-    elif task == "lm":
-        scores = {"loss": losses}
+    """The rows of ``evaluate`` from outputs already computed."""
+    rows = score_replicas(out.unsqueeze(0), data, task, group_names, class_names)[0]
+    return (out.reshape(-1) if task == "regression" else out), rows
+
+
+def score_replicas(out: torch.Tensor, data: SplitTensors, task: str, group_names: list[str],
+                   class_names: list[str]) -> list[list[dict]]:
+    """``score_outputs``'s rows for each of R replicas' outputs (R, n, ...) on one split:
+    one set of tensor ops for all replicas (each row's numbers are those of the replica
+    scored alone), then one host read."""
+    R, n = out.shape[0], out.shape[1]
+    y = data.y.expand(R, *data.y.shape).flatten(0, 1)
+    losses = per_sample_loss(out.flatten(0, 1), y, task).view(R, n)
+    if task in ("regression", "lm"):
+        scores = {("mse" if task == "regression" else "loss"): losses}
     else:
-        scores = {"loss": losses, "accuracy": (out.argmax(1) == data.y).float()}
-    rows = []
+        scores = {"loss": losses, "accuracy": (out.argmax(2) == data.y).float()}
     keys = [("group", data.g, group_names)]
     if task == "classification":
         keys.append(("class", data.y, [str(c) for c in class_names]))
-    for metric, values in scores.items():
-        rows.append({"level": "all", "group": "all", "metric": metric,
-                     "value": float(values.mean())})
-        for level, key, names in keys:
-            count = torch.bincount(key, minlength=len(names)).float()
-            sums = torch.zeros(len(names), device=values.device).index_add_(0, key, values)
-            for name, c, s in zip(names, count.tolist(), sums.tolist()):
-                if c > 0:
-                    rows.append({"level": level, "group": name, "metric": metric,
-                                 "value": s / c})
-    if task == "lm":  # sequences have equal length: the mean of sequence means is the token mean
-        rows += [{**r, "metric": "perplexity", "value": math.exp(r["value"])} for r in rows]
-    return out, rows
+    parts = []  # per metric: (R,) means, then (R, K) sums of each key
+    for values in scores.values():
+        parts.append(values.mean(1, keepdim=True))
+        for _, key, names in keys:
+            parts.append(torch.zeros(R, len(names), device=values.device,
+                                     dtype=values.dtype).index_add_(1, key, values))
+    counts = [torch.bincount(key, minlength=len(names)).float().tolist()
+              for _, key, names in keys]
+    table = torch.cat(parts, 1).tolist()  # (R, columns), one host read
+    out_rows = []
+    for r in range(R):
+        row, col, rows = table[r], 0, []
+        for metric in scores:
+            rows.append({"level": "all", "group": "all", "metric": metric, "value": row[col]})
+            col += 1
+            for (level, _, names), count in zip(keys, counts):
+                for name, c, s in zip(names, count, row[col:col + len(names)]):
+                    if c > 0:
+                        rows.append({"level": level, "group": name, "metric": metric,
+                                     "value": s / c})
+                col += len(names)
+        if task == "lm":  # equal-length sequences: the mean of sequence means is the token mean
+            rows += [{**x, "metric": "perplexity", "value": math.exp(x["value"])} for x in rows]
+        out_rows.append(rows)
+    return out_rows
 
 
 def final_records(outputs: dict[str, torch.Tensor], splits: dict[str, SplitTensors],
@@ -111,30 +131,51 @@ def final_records(outputs: dict[str, torch.Tensor], splits: dict[str, SplitTenso
 
     ``group_names`` names the per-domain ``perplexity:<domain>`` keys of an lm summary.
     """
+    return final_records_many([outputs], splits, task, n_bins, group_names)[0]
+
+
+def final_records_many(outputs: list[dict[str, torch.Tensor]],
+                       splits: dict[str, SplitTensors], task: str, n_bins: int = 15,
+                       group_names: list[str] | None = None) -> list[tuple[dict, pd.DataFrame]]:
+    """``final_records`` of several models' outputs on the same splits (replicas trained
+    together): the probabilities are formed in one pass and the frames built as one table
+    and split; each summary is computed from its model's outputs alone."""
     if task == "lm":
-        return _lm_records(outputs, splits, group_names)
-    frames = []
-    summary: dict = {}
+        return [_lm_records(o, splits, group_names) for o in outputs]
+    R, columns, sizes = len(outputs), {}, []
+    summaries: list[dict] = [{} for _ in range(R)]
     for name in ("val", "test"):
-        data, out = splits[name], outputs[name]
+        data = splits[name]
+        out = torch.stack([o[name] for o in outputs])  # (R, n, ...)
         y, g = data.y.cpu().numpy(), data.g.cpu().numpy()
-        frame = {"split": name, "sample_id": data.ids.cpu().numpy(), "label": y, "group": g,
+        frame = {"sample_id": data.ids.cpu().numpy(), "label": y, "group": g,
                  "noisy": data.noisy.cpu().numpy()}
+        frame = {k: np.tile(v, R) for k, v in frame.items()}
         if task == "regression":
-            pred = out.reshape(-1).cpu().numpy().astype(np.float64)
-            frame["pred"] = pred
+            pred = out.reshape(R, -1).cpu().numpy().astype(np.float64)
+            frame["pred"] = pred.reshape(-1)
             if name == "test":
-                summary = metrics.regression_summary(pred, y, g)
+                summaries = [metrics.regression_summary(p, y, g) for p in pred]
         else:
-            probs = torch.softmax(out.double(), dim=1).cpu().numpy()
-            frame["pred"] = probs.argmax(1)
-            frame["confidence"] = probs.max(1)
-            for c in range(probs.shape[1]):
-                frame[f"p{c}"] = probs[:, c]
+            probs = torch.softmax(out.double(), dim=2).cpu().numpy()  # (R, n, C)
+            frame["pred"] = probs.argmax(2).reshape(-1)
+            frame["confidence"] = probs.max(2).reshape(-1)
+            for c in range(probs.shape[2]):
+                frame[f"p{c}"] = probs[:, :, c].reshape(-1)
             if name == "test":
-                summary = metrics.classification_summary(probs, y, g, n_bins=n_bins)
-        frames.append(pd.DataFrame(frame))
-    return {k: float(v) for k, v in summary.items()}, pd.concat(frames, ignore_index=True)
+                summaries = [metrics.classification_summary(p, y, g, n_bins=n_bins)
+                             for p in probs]
+        sizes.append(len(y))
+        for k, v in frame.items():
+            columns.setdefault(k, []).append(v.reshape(R, -1))
+    # replica by replica: its val rows, then its test rows (as pd.concat of the two gave)
+    split = text_column(["val", "test"], np.tile(np.repeat([0, 1], sizes), R))
+    table = pd.DataFrame({"split": split, **{k: np.concatenate(v, 1).reshape(-1)
+                                              for k, v in columns.items()}})
+    n = sum(sizes)
+    frames = [table.iloc[r * n:(r + 1) * n].reset_index(drop=True) for r in range(R)
+              ] if R > 1 else [table]
+    return [({k: float(v) for k, v in s.items()}, f) for s, f in zip(summaries, frames)]
 
 
 def _lm_records(outputs: dict[str, torch.Tensor], splits: dict[str, SplitTensors],

@@ -16,7 +16,7 @@ import time
 import pandas as pd
 import torch
 
-from .evaluation import decision_grid, evaluate, final_records
+from .evaluation import decision_grid, evaluate, final_records_many
 from .nets.images import speedups_of
 from .run import HISTORY_COLUMNS, Run
 
@@ -27,47 +27,72 @@ def stage_history(result, data) -> pd.DataFrame:
 
 
 def finish_run(cfg, ctx, result, started: float) -> Run:
+    """One run's ``Run`` (``finish_runs`` with a single replica)."""
+    return finish_runs([cfg], ctx, [result], started)[0]
+
+
+def finish_runs(cfgs, ctx, results, started: float) -> list[Run]:
+    """The runs of replicas trained together (one recorder): their frames are built as one
+    table each and split (``Recorder.histories``), their predictions scored together."""
     data, original, tr = ctx.data, ctx.original, ctx.splits["train"]
-    history = stage_history(result, data)
+    recorder, rs = results[0].recorder.recorder, [res.recorder.r for res in results]
+    histories = recorder.histories(rs, data.group_names, data.class_names,
+                                   [res.eval_rows for res in results])
     labels = tr.y if tr.y.ndim == 1 else torch.full_like(tr.g, -1)  # lm: no per-sample label
-    weights = result.recorder.weights(tr.ids, labels, tr.g, tr.noisy, data.group_names)
+    weights = recorder.weight_frames(rs, tr.ids, labels, tr.g, tr.noisy, data.group_names)
     stages = pd.DataFrame(columns=["stage", *HISTORY_COLUMNS])
     if ctx.stages:
         stages = pd.concat([stage_history(s, data).assign(stage=s.stage) for s in ctx.stages],
                            ignore_index=True)[["stage", *HISTORY_COLUMNS]]
-    summary, predictions, boundary, message = {}, pd.DataFrame(), pd.DataFrame(), ""
-    if result.status == "diverged":
-        message = (f"training diverged: the objective became NaN/inf at step "
-                   f"{result.diverged_step}")
-    else:
-        model = result.model
-        outputs = result.outputs or {
-            s: evaluate(model, ctx.splits[s], data.task, data.group_names,
-                        data.class_names)[0] for s in ("val", "test")}
-        summary, predictions = final_records(outputs, ctx.splits, data.task,
-                                             group_names=data.group_names)
-        if data.n_features == 2 and data.task == "classification":
-            boundary = decision_grid(model, tr.X)
-    info = {
-        "task": data.task, "group_names": data.group_names, "class_names": data.class_names,
-        "n_train": len(data.train), "n_val": len(data.val), "n_test": len(data.test),
-        "counts_before": {k: v.tolist() for k, v in original.counts("train").items()},
-        "counts_after": {k: v.tolist() for k, v in data.counts("train").items()},
-        "counts_test": {k: v.tolist() for k, v in data.counts("test").items()},
-        "notes": data.notes, "steps": result.steps,
-        "steps_per_epoch": result.recorder.spe, "selected_epoch": result.selected_epoch,
-        "selection": cfg.selection, "device": str(ctx.device),
-        "runtime_s": time.perf_counter() - started,
-        "tracked": int(result.recorder.tracked.numel()),
-        "stages": [s.stage for s in ctx.stages] + ["main"],
-        "scheme_report": _report(result.state),
-        **speedups_of(result.model, ctx.device),  # image models: channels_last, autocast
-    }
-    run = Run(cfg, result.status, summary, history, weights, predictions, info, boundary,
-              result.diverged_step, message, result.model, stages=stages)
-    for cb in result.callbacks:
-        cb.on_end(run)
-    return run
+    finals = final_records_of([res for res in results if res.status != "diverged"], ctx)
+    counts = {k: {n: v.tolist() for n, v in bundle.counts(split).items()}
+              for k, bundle, split in (("counts_before", original, "train"),
+                                       ("counts_after", data, "train"),
+                                       ("counts_test", data, "test"))}
+    runs = []
+    for cfg, result, history, weight in zip(cfgs, results, histories, weights):
+        summary, predictions, boundary, message = {}, pd.DataFrame(), pd.DataFrame(), ""
+        if result.status == "diverged":
+            message = (f"training diverged: the objective became NaN/inf at step "
+                       f"{result.diverged_step}")
+        else:
+            summary, predictions = finals[id(result)]
+            if data.n_features == 2 and data.task == "classification":
+                boundary = decision_grid(result.model, tr.X)
+        info = {
+            "task": data.task, "group_names": data.group_names,
+            "class_names": data.class_names,
+            "n_train": len(data.train), "n_val": len(data.val), "n_test": len(data.test),
+            **{k: {n: list(v) for n, v in c.items()} for k, c in counts.items()},
+            "notes": data.notes, "steps": result.steps,
+            "steps_per_epoch": result.recorder.spe, "selected_epoch": result.selected_epoch,
+            "selection": cfg.selection, "device": str(ctx.device),
+            "runtime_s": time.perf_counter() - started,
+            "tracked": int(result.recorder.tracked.numel()),
+            "stages": [s.stage for s in ctx.stages] + ["main"],
+            "scheme_report": _report(result.state),
+            **speedups_of(result.model, ctx.device),  # image models: channels_last, autocast
+        }
+        run = Run(config=cfg, status=result.status, summary=summary, history=history,
+                  weights=weight, predictions=predictions, info=info, boundary=boundary,
+                  diverged_step=result.diverged_step, message=message, model=result.model,
+                  stages=stages if len(results) == 1 else stages.copy(deep=False))
+        for cb in result.callbacks:
+            cb.on_end(run)
+        runs.append(run)
+    return runs
+
+
+def final_records_of(results, ctx) -> dict[int, tuple[dict, pd.DataFrame]]:
+    """{id(result): (summary, predictions)} of finished results: val/test outputs from the
+    last evaluation where it scored the returned model, else evaluated now."""
+    data = ctx.data
+    outputs = [res.outputs or {
+        s: evaluate(res.model, ctx.splits[s], data.task, data.group_names,
+                    data.class_names)[0] for s in ("val", "test")} for res in results]
+    records = final_records_many(outputs, ctx.splits, data.task,
+                                 group_names=data.group_names) if results else []
+    return {id(res): rec for res, rec in zip(results, records)}
 
 
 def _report(state: dict) -> dict:

@@ -7,7 +7,8 @@ class, plus weight diagnostics (ESS, max/min, entropy) of the batch weights. For
 subset of training samples (stratified by group, default 256) it keeps the loss and
 weight each time the sample is in a batch. Memory is O(R x (steps x (groups + classes) +
 tracked x epochs)): it never grows with N x steps. ``view(r)`` gives replica r's records
-as the tidy frames of one run.
+as the tidy frames of one run; ``histories`` and ``weight_frames`` build the frames of
+several replicas as one table each (``record_frames``).
 
 Example:
     >>> import torch
@@ -23,9 +24,7 @@ import pandas as pd
 import torch
 
 from .metrics.weights import diagnostics_from_sums
-from .run import HISTORY_COLUMNS, WEIGHT_COLUMNS
-
-DIAGNOSTICS = ("ess", "max_min_ratio", "entropy", "objective", "loss")
+from .record_frames import history_frames, weight_frames
 
 
 def stratified_subset(g: torch.Tensor, k: int, seed: int) -> torch.Tensor:
@@ -134,10 +133,31 @@ class Recorder:
         """(4, k) tracked-sample rows of replica r: step, slot, loss, weight (in step order)."""
         if self.pending:
             self.flush()
-        if self._rows is None:
+        if self._rows is None:  # sorted once by replica, then step: each replica a slice
             rows = torch.cat(self.sample_rows, 1) if self.sample_rows else torch.zeros((5, 0))
-            self._rows = rows[:, torch.argsort(rows[1], stable=True)]  # step order
-        return self._rows[1:, self._rows[0] == r]
+            key = rows[0].long() * (int(rows[1].max()) + 1 if rows.shape[1] else 1)
+            rows = rows[:, torch.argsort(key + rows[1].long(), stable=True)]  # replica, step
+            ends = torch.bincount(rows[0].long(), minlength=self.R).cumsum(0).tolist()
+            self._rows, self._ends = rows, [0, *ends]
+        return self._rows[1:, self._ends[r]:self._ends[r + 1]]
+
+    def histories(self, rs: list[int], group_names: list[str], class_names: list[str],
+                  eval_rows: list[list[dict]]) -> list[pd.DataFrame]:
+        """The history frame of each replica in ``rs`` (``record_frames.history_frames``)."""
+        return history_frames(self, rs, group_names, class_names, eval_rows)
+
+    def weight_frames(self, rs: list[int], ids: torch.Tensor, y: torch.Tensor,
+                      g: torch.Tensor, noisy: torch.Tensor, group_names: list[str]
+                      ) -> list[pd.DataFrame]:
+        """The tracked-sample frame of each replica in ``rs`` (``record_frames``)."""
+        return weight_frames(self, rs, ids, y, g, noisy, group_names)
+
+    def view_state(self, r: int) -> torch.Tensor:
+        """(keys, steps, groups): replica r's recorded scheme-state vectors, float32, CPU."""
+        rows = self.state_rows[r]
+        if not rows or not rows[0]:
+            return torch.zeros((len(self.state_keys[r]), 0, self.n_groups))
+        return torch.stack([torch.stack(k) for k in rows]).detach().float().cpu()
 
     def view(self, r: int) -> ReplicaRecords:
         """Replica r's records, read as one run's frames."""
@@ -167,71 +187,15 @@ class ReplicaRecords:
     @property
     def state_log(self) -> torch.Tensor:
         """(keys, steps, groups): the recorded scheme-state vectors, float32 on the CPU."""
-        rows = self.recorder.state_rows[self.r]
-        if not rows or not rows[0]:
-            return torch.zeros((len(self.state_keys), 0, self.recorder.n_groups))
-        return torch.stack([torch.stack(k) for k in rows]).detach().float().cpu()
+        return self.recorder.view_state(self.r)
 
-    # ---- tidy frames ------------------------------------------------------------
+    # ---- tidy frames (``Recorder.histories`` / ``weight_frames`` build all replicas' at once)
     def history(self, group_names: list[str], class_names: list[str],
                 eval_rows: list[dict] = ()) -> pd.DataFrame:
-        """Tidy per-step records, then ``eval_rows`` (dicts with the history columns); the
-        columns are gathered as arrays and framed once."""
-        T, G, parts = self.steps, self.recorder.n_groups, []
-        steps = np.arange(T)
-        stats = self.recorder.stats[:T, :, self.r].transpose(0, 1)  # (3, T, G + C)
-        parts += _tidy(stats[:, :, :G], group_names, steps, "group")
-        if class_names:
-            parts += _tidy(stats[:, :, G:], [str(c) for c in class_names], steps, "class")
-        log = self.state_log
-        for j, key in enumerate(self.state_keys):
-            values = log[j, :T].numpy()
-            parts.append((np.repeat(steps, values.shape[1]),
-                          np.tile(np.asarray(group_names, dtype=object), T), key,
-                          values.reshape(-1), "group"))
-        diag = self.diag.cpu().numpy()
-        parts += [(steps, np.full(T, "all", dtype=object), name, diag[:, j], "all")
-                  for j, name in enumerate(DIAGNOSTICS)]
-        step = np.concatenate([p[0] for p in parts])
-        n = len(step)
-        cols = {"step": step, "epoch": step // self.spe,
-                "split": np.full(n, "train_batch", dtype=object),
-                "level": np.concatenate([np.full(len(p[0]), p[4], dtype=object)
-                                         for p in parts]),
-                "group": np.concatenate([p[1] for p in parts]),
-                "metric": np.concatenate([np.full(len(p[0]), p[2], dtype=object)
-                                          for p in parts]),
-                "value": np.concatenate([np.asarray(p[3], dtype=np.float64) for p in parts])}
-        if eval_rows:
-            for c, values in cols.items():
-                extra = np.array([r[c] for r in eval_rows], dtype=values.dtype)
-                cols[c] = np.concatenate([values, extra])
-        return pd.DataFrame(cols, columns=HISTORY_COLUMNS)
+        """Tidy per-step records, then ``eval_rows`` (dicts with the history columns)."""
+        return self.recorder.histories([self.r], group_names, class_names, [eval_rows])[0]
 
     def weights(self, ids: torch.Tensor, y: torch.Tensor, g: torch.Tensor,
                 noisy: torch.Tensor, group_names: list[str]) -> pd.DataFrame:
-        rows = self.recorder.rows_of(self.r).cpu().numpy()
-        if not rows.shape[1]:
-            return pd.DataFrame(columns=WEIGHT_COLUMNS)
-        pos = self.tracked.cpu().numpy()[rows[1].astype(np.int64)]
-        label = y.cpu().numpy()[pos]
-        return pd.DataFrame({
-            "step": rows[0].astype(np.int64), "epoch": rows[0].astype(np.int64) // self.spe,
-            "sample_id": ids.cpu().numpy()[pos],
-            "label": label, "group": np.asarray(group_names)[g.cpu().numpy()[pos]],
-            "noisy": noisy.cpu().numpy()[pos], "loss": rows[2], "weight": rows[3],
-        })[WEIGHT_COLUMNS]
-
-
-def _tidy(stats: torch.Tensor, names: list[str], steps: np.ndarray, level: str) -> list[tuple]:
-    """(steps, names, metric, values, level) of share, mean loss and mean weight per key."""
-    count, loss_sum, w_sum = stats.cpu().numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        values = {"share": count / np.maximum(count.sum(1, keepdims=True), 1),
-                  "loss": loss_sum / count, "weight": w_sum / count}
-    names_arr, parts = np.asarray(names, dtype=object), []
-    for metric, arr in values.items():
-        present = count > 0 if metric != "share" else np.ones_like(count, bool)
-        t_idx, k_idx = np.nonzero(present)
-        parts.append((steps[t_idx], names_arr[k_idx], metric, arr[t_idx, k_idx], level))
-    return parts
+        """Tracked-sample rows: step, epoch, sample_id, label, group, noisy, loss, weight."""
+        return self.recorder.weight_frames([self.r], ids, y, g, noisy, group_names)[0]

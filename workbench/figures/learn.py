@@ -38,15 +38,15 @@ TOTAL_STEPS = 100
 
 def _info(y: torch.Tensor, n_classes: int, g: torch.Tensor | None = None) -> TrainInfo:
     g = torch.zeros_like(y) if g is None else g
-    return TrainInfo("classification", y, g, n_classes, int(g.max()) + 1, TOTAL_STEPS,
-                     steps_per_epoch=10)
+    return TrainInfo(task="classification", y=y, g=g, n_classes=n_classes,
+                     n_groups=int(g.max()) + 1, total_steps=TOTAL_STEPS, steps_per_epoch=10)
 
 
 def _step(scheme, losses: torch.Tensor, outputs: torch.Tensor, info: TrainInfo,
           idx: torch.Tensor | None = None) -> torch.Tensor:
     """update then weights, as the engine calls them, after any burn-in."""
     idx = torch.arange(len(losses)) if idx is None else idx
-    batch = Batch(idx, info.y[idx], info.g[idx], outputs, step=TOTAL_STEPS - 1,
+    batch = Batch(idx=idx, y=info.y[idx], g=info.g[idx], outputs=outputs, step=TOTAL_STEPS - 1,
                   n_groups=info.n_groups, n_classes=info.n_classes)
     state = scheme.init_state(info)
     state = scheme.update(losses, batch, state, info)

@@ -125,15 +125,23 @@ def classification_summary(probs, y, g, n_bins: int = 15) -> dict[str, float]:
     p, labels, binary = cal._prepare(probs, y)
     p = p[:, 1] if binary else p
     pred = _argmax(p)
+    # each shared intermediate once (every run pays this summary): the per-class and
+    # per-group accuracies give balanced/worst-class and worst-group/gap exactly as
+    # ``balanced_accuracy``, ``worst_class_accuracy``, ``worst_group_accuracy`` and
+    # ``group_gap`` form them; ECE and MCE reduce the same bins
+    per_class = list(cls.per_class_accuracy(labels, pred).values())
+    per_group = list(cls.per_group_accuracy(labels, pred, g).values())
+    bins = cal._bin_arrays(*cal._conf_hit(*cal._prepare(p, labels)),
+                           cal._check_options(n_bins), "uniform")
     return {
         "accuracy": cls.accuracy(labels, pred),
-        "balanced_accuracy": cls.balanced_accuracy(labels, pred),
+        "balanced_accuracy": float(np.mean(per_class)),
         "macro_f1": cls.macro_f1(labels, pred),
-        "worst_group_accuracy": cls.worst_group_accuracy(labels, pred, g),
-        "worst_class_accuracy": cls.worst_class_accuracy(labels, pred),
-        "group_gap": cls.group_gap(labels, pred, g),
-        "ece": cal.expected_calibration_error(p, labels, n_bins=n_bins),
-        "mce": cal.maximum_calibration_error(p, labels, n_bins=n_bins),
+        "worst_group_accuracy": float(min(per_group)),
+        "worst_class_accuracy": float(min(per_class)),
+        "group_gap": float(max(per_group) - min(per_group)),
+        "ece": cal._reduce(bins, "l1"),
+        "mce": cal._reduce(bins, "max"),
         "brier": cal.brier_score(p, labels),
         "nll": cal.nll(p, labels),
     }

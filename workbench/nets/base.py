@@ -25,11 +25,24 @@ MAX_WIDTH = 65_536  # one layer's width (hidden units, channels, d_model, positi
 def count_params(model_spec, n_in: int, n_out: int) -> int:
     """Parameters of ``model_spec.build(n_in, n_out)``, built on the meta device (no memory).
 
+    Cached per (spec, widths): a spec is a frozen dataclass of plain values (its type and
+    repr say what it builds), and building even on the meta device costs about 1 ms (the
+    initialisers run), which every ``RunConfig.validate`` would pay.
+
     Example:
         >>> count_params(MODELS.create("mlp", hidden=[16]), 8, 3)
         195
     """
-    import torch
+    key = (type(model_spec), repr(model_spec), n_in, n_out)
+    if key not in _COUNTS:
+        import torch
 
-    with torch.device("meta"):
-        return sum(p.numel() for p in model_spec.build(n_in, n_out).parameters())
+        with torch.device("meta"):
+            n = sum(p.numel() for p in model_spec.build(n_in, n_out).parameters())
+        if len(_COUNTS) >= 1024:  # bounded: a sweep over widths must not grow it forever
+            _COUNTS.clear()
+        _COUNTS[key] = n
+    return _COUNTS[key]
+
+
+_COUNTS: dict = {}

@@ -8,8 +8,8 @@ predicted during training, which makes the raw logits Fisher-consistent for the
 Example:
     >>> import torch
     >>> from workbench.schemes.base import TrainInfo
-    >>> info = TrainInfo("classification", torch.tensor([0, 0, 0, 1]), torch.zeros(4).long(),
-    ...                  n_classes=2, n_groups=1, total_steps=10)
+    >>> info = TrainInfo(task="classification", y=torch.tensor([0, 0, 0, 1]),
+    ...                  g=torch.zeros(4).long(), n_classes=2, n_groups=1, total_steps=10)
     >>> log_priors(info)
     tensor([-0.2877, -1.3863])
 """

@@ -53,7 +53,7 @@ SCHEMES = Registry("scheme")
 State = dict[str, torch.Tensor]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TrainInfo:
     """What a scheme may know about the (transformed) training set."""
 
@@ -78,7 +78,7 @@ class TrainInfo:
         return torch.bincount(self.g, minlength=self.n_groups).to(torch.float32)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Batch:
     """One mini-batch as the scheme sees it (tensors on the engine's device)."""
 
@@ -170,15 +170,18 @@ def group_objective_weights(q: torch.Tensor, batch: Batch, like: torch.Tensor) -
     ``loss.py``. Detached, in ``like``'s dtype and device.
 
     Example:
-        >>> b = Batch(torch.arange(3), torch.zeros(3), torch.tensor([0, 0, 1]), torch.zeros(3),
-        ...           step=0, n_groups=2, n_classes=0)
+        >>> b = Batch(idx=torch.arange(3), y=torch.zeros(3), g=torch.tensor([0, 0, 1]),
+        ...           outputs=torch.zeros(3), step=0, n_groups=2, n_classes=0)
         >>> group_objective_weights(torch.tensor([0.5, 0.5]), b, torch.zeros(3))
         tensor([0.7500, 0.7500, 1.5000])
     """
     q = q.to(device=like.device, dtype=like.dtype)
-    g = batch.g.long().to(like.device)
+    g = batch.g if batch.g.dtype == torch.long else batch.g.long()
     counts = counts_in(batch, q).to(like.device)
-    return (q[g] * like.numel() / counts[g].clamp_min(1)).detach()
+    # per group first, then one gather: the same products and quotients as q[g] * B /
+    # counts[g] element by element, in three ops on G values and one on B
+    w = (q * like.numel()).div_(counts.clamp_min(1))
+    return w.index_select(0, g.to(like.device)).detach()
 
 
 @dataclass(frozen=True)

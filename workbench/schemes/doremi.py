@@ -15,8 +15,8 @@ Domains are the data set's groups. Three stages, all in one run record:
 Example:
     >>> import torch
     >>> from workbench.schemes.base import TrainInfo
-    >>> info = TrainInfo("classification", torch.zeros(4).long(), torch.tensor([0, 0, 0, 1]),
-    ...                  n_classes=1, n_groups=2, total_steps=10)
+    >>> info = TrainInfo(task="classification", y=torch.zeros(4).long(),
+    ...                  g=torch.tensor([0, 0, 0, 1]), n_classes=1, n_groups=2, total_steps=10)
     >>> DoReMiProxy().init_state(info)["alpha"]
     tensor([0.5000, 0.5000])
 """

@@ -19,12 +19,13 @@ Example:
     >>> import torch
     >>> from workbench.schemes.base import Batch, TrainInfo
     >>> y = torch.tensor([0, 0, 0, 1])
-    >>> info = TrainInfo("classification", y, torch.zeros(4).long(), n_classes=2, n_groups=1,
-    ...                  total_steps=8, steps_per_epoch=2)
+    >>> info = TrainInfo(task="classification", y=y, g=torch.zeros(4).long(), n_classes=2,
+    ...                  n_groups=1, total_steps=8, steps_per_epoch=2)
     >>> drw = DRW(start_epoch=2, beta=0.9)
     >>> state = drw.init_state(info)
     >>> def at(step):
-    ...     b = Batch(torch.arange(4), y, torch.zeros(4).long(), torch.zeros(4, 2), step, 1, 2)
+    ...     b = Batch(idx=torch.arange(4), y=y, g=torch.zeros(4).long(),
+    ...               outputs=torch.zeros(4, 2), step=step, n_groups=1, n_classes=2)
     ...     return drw.weights(torch.ones(4), b, state, info).tolist()
     >>> at(3), [round(w, 4) for w in at(4)]
     ([1.0, 1.0, 1.0, 1.0], [0.7005, 0.7005, 0.7005, 1.8984])

@@ -9,8 +9,8 @@ exponential moving average of a high quantile of each group's batch losses.
 Example:
     >>> import torch
     >>> from workbench.schemes.base import TrainInfo
-    >>> info = TrainInfo("classification", torch.tensor([0, 0, 1, 1]),
-    ...                  torch.tensor([0, 0, 0, 1]), n_classes=2, n_groups=2, total_steps=10)
+    >>> info = TrainInfo(task="classification", y=torch.tensor([0, 0, 1, 1]),
+    ...                  g=torch.tensor([0, 0, 0, 1]), n_classes=2, n_groups=2, total_steps=10)
     >>> FairnessReweighing().init_state(info)["table"]  # cell (1, 0) empty: rescaled to mean 1
     tensor([[0.8571, 1.7143],
             [0.0000, 0.5714]])

@@ -7,10 +7,11 @@ as a detached per-sample weight on cross-entropy is a different method. Both are
 Example:
     >>> import torch
     >>> from workbench.schemes.base import Batch, TrainInfo
-    >>> info = TrainInfo("classification", torch.tensor([0, 1]), torch.zeros(2).long(), 2, 1, 10)
+    >>> info = TrainInfo(task="classification", y=torch.tensor([0, 1]), g=torch.zeros(2).long(),
+    ...                  n_classes=2, n_groups=1, total_steps=10)
     >>> logits = torch.tensor([[2.0, 0.0], [0.0, 0.0]])
-    >>> batch = Batch(torch.arange(2), torch.tensor([0, 1]), torch.zeros(2).long(), logits,
-    ...               step=0, n_groups=1, n_classes=2)
+    >>> batch = Batch(idx=torch.arange(2), y=torch.tensor([0, 1]), g=torch.zeros(2).long(),
+    ...               outputs=logits, step=0, n_groups=1, n_classes=2)
     >>> Focal(gamma=2.0).weights(torch.zeros(2), batch, {}, info)
     tensor([0.1076, 1.8924])
 """

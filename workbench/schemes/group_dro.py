@@ -8,8 +8,8 @@ from the *objective* (``weights``): the engine calls ``update`` first, then ``we
 Example:
     >>> import torch
     >>> from workbench.schemes.base import TrainInfo
-    >>> info = TrainInfo("classification", torch.zeros(4).long(), torch.tensor([0, 0, 1, 2]),
-    ...                  n_classes=1, n_groups=3, total_steps=10)
+    >>> info = TrainInfo(task="classification", y=torch.zeros(4).long(),
+    ...                  g=torch.tensor([0, 0, 1, 2]), n_classes=1, n_groups=3, total_steps=10)
     >>> GroupDRO().init_state(info)["q"]
     tensor([0.3333, 0.3333, 0.3333])
 """

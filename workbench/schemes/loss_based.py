@@ -13,10 +13,11 @@
 Example:
     >>> import torch
     >>> from workbench.schemes.base import Batch, TrainInfo
-    >>> info = TrainInfo("regression", torch.zeros(4), torch.zeros(4).long(), 1, 1, 100)
+    >>> info = TrainInfo(task="regression", y=torch.zeros(4), g=torch.zeros(4).long(),
+    ...                  n_classes=1, n_groups=1, total_steps=100)
     >>> losses = torch.tensor([1.0, 2.0, 3.0, 5.0])
-    >>> batch = Batch(torch.arange(4), torch.zeros(4), torch.zeros(4).long(),
-    ...               torch.zeros(4), step=0, n_groups=1, n_classes=1)
+    >>> batch = Batch(idx=torch.arange(4), y=torch.zeros(4), g=torch.zeros(4).long(),
+    ...               outputs=torch.zeros(4), step=0, n_groups=1, n_classes=1)
     >>> LinUpper().weights(losses, batch, {}, info)
     tensor([0.4947, 0.8157, 1.3448, 1.3448])
 """
@@ -92,9 +93,14 @@ class SowScheme(Scheme):
             return torch.ones_like(losses)  # equal losses (up to rounding) or non-finite
         # (2l - hi - lo) / span is in [-1, 1] before delta scales it, and the softmax input
         # f - max f <= 0 is divided by r: no overflow for any delta and r in range
-        h = losses.mul(2.0).sub_(hi + lo).div_(span).clamp_(-1.0, 1.0).mul_(self.delta)
+        h = losses.mul(2.0).sub_(hi + lo).div_(span).clamp_(-1.0, 1.0)
+        if self.delta != 1.0:  # x * 1 and x / 1 are x exactly: the defaults skip two ops
+            h = h.mul_(self.delta)
         f = self.strategy(h)  # a new tensor: changed in place below
-        return f.sub_(f.max()).div_(self.r).softmax(0).mul_(B)  # softmax sums to 1: mean 1
+        f = f.sub_(f.max())
+        if self.r != 1.0:
+            f = f.div_(self.r)
+        return f.softmax(0).mul_(B)  # softmax sums to 1: mean 1
 
 
 @SCHEMES.register("linupper")

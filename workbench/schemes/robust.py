@@ -8,9 +8,10 @@ the batch whose density ratio is at most 1/alpha.
 Example:
     >>> import torch
     >>> from workbench.schemes.base import Batch, TrainInfo
-    >>> info = TrainInfo("regression", torch.zeros(4), torch.zeros(4).long(), 1, 1, 10)
-    >>> batch = Batch(torch.arange(4), torch.zeros(4), torch.zeros(4).long(),
-    ...               torch.zeros(4), step=0, n_groups=1, n_classes=1)
+    >>> info = TrainInfo(task="regression", y=torch.zeros(4), g=torch.zeros(4).long(),
+    ...                  n_classes=1, n_groups=1, total_steps=10)
+    >>> batch = Batch(idx=torch.arange(4), y=torch.zeros(4), g=torch.zeros(4).long(),
+    ...               outputs=torch.zeros(4), step=0, n_groups=1, n_classes=1)
     >>> CVaR(alpha=0.5).weights(torch.tensor([0.1, 3.0, 2.0, 0.5]), batch, {}, info)
     tensor([0., 2., 2., 0.])
 """

@@ -9,8 +9,8 @@ temperature falls during training).
 Example:
     >>> import torch
     >>> from workbench.schemes.base import TrainInfo
-    >>> info = TrainInfo("classification", torch.tensor([0, 0, 0, 1]), torch.zeros(4).long(),
-    ...                  n_classes=2, n_groups=1, total_steps=10)
+    >>> info = TrainInfo(task="classification", y=torch.tensor([0, 0, 0, 1]),
+    ...                  g=torch.zeros(4).long(), n_classes=2, n_groups=1, total_steps=10)
     >>> s = TemperatureSampling(tau=1e9)
     >>> s.sampling_probs(s.init_state(info), info, step=0)
     tensor([0.1667, 0.1667, 0.1667, 0.5000])

@@ -11,8 +11,8 @@ set get weight 0 in the table (never inf); no sample can look them up.
 Example:
     >>> import torch
     >>> from workbench.schemes.base import TrainInfo
-    >>> info = TrainInfo("classification", torch.tensor([0, 0, 0, 1]), torch.zeros(4).long(),
-    ...                  n_classes=2, n_groups=1, total_steps=10)
+    >>> info = TrainInfo(task="classification", y=torch.tensor([0, 0, 0, 1]),
+    ...                  g=torch.zeros(4).long(), n_classes=2, n_groups=1, total_steps=10)
     >>> InverseFrequency().init_state(info)["table"]
     tensor([0.6667, 2.0000])
 """

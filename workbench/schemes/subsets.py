@@ -8,8 +8,8 @@ shorter, so a run of E epochs costs about r E full epochs of compute.
 Example:
     >>> import torch
     >>> from workbench.schemes.base import TrainInfo
-    >>> info = TrainInfo("classification", torch.zeros(10).long(), torch.zeros(10).long(),
-    ...                  n_classes=1, n_groups=1, total_steps=10)
+    >>> info = TrainInfo(task="classification", y=torch.zeros(10).long(),
+    ...                  g=torch.zeros(10).long(), n_classes=1, n_groups=1, total_steps=10)
     >>> s = RS2(fraction=0.5)
     >>> gen = torch.Generator().manual_seed(0)
     >>> seen = torch.cat([s.epoch_order({}, info, e, gen) for e in range(2)])
