@@ -314,7 +314,7 @@ def test_drw_is_uniform_then_the_effective_number_table():
     from workbench.schemes import Batch, TrainInfo
 
     y = torch.tensor([0] * 50 + [1] * 5 + [2])
-    info = TrainInfo("classification", y, torch.zeros(56).long(), n_classes=3, n_groups=1,
+    info = TrainInfo(task="classification", y=y, g=torch.zeros(56).long(), n_classes=3, n_groups=1,
                      total_steps=40, steps_per_epoch=4)
     drw = wb.SCHEMES.create("drw", start_epoch=3)
     state = drw.init_state(info)
@@ -324,7 +324,8 @@ def test_drw_is_uniform_then_the_effective_number_table():
     torch.testing.assert_close(table.double(), raw * 56 / (raw * counts).sum(), rtol=1e-5,
                                atol=0)
     for step, expect in ((11, torch.ones(56)), (12, table[y])):
-        b = Batch(torch.arange(56), y, torch.zeros(56).long(), torch.zeros(56, 3), step, 1, 3)
+        b = Batch(idx=torch.arange(56), y=y, g=torch.zeros(56).long(),
+                  outputs=torch.zeros(56, 3), step=step, n_groups=1, n_classes=3)
         torch.testing.assert_close(drw.weights(torch.ones(56), b, state, info), expect)
 
 
