@@ -5,8 +5,8 @@ comparison trains (or loads from the run store) every scheme under every seed, a
 tabs show metrics, weights, groups, calibration, data, stored runs and the schemes
 themselves. On first load the default experiment (digits, long-tail ratio 50, mlp,
 uniform / inverse_frequency / linupper, 3 seeds) is shown at once. Training runs in the
-background: Overview, Weights and Groups redraw about once a second from the partial
-records while the progress bar counts down.
+background: the progress bar (with the groups' weights so far) redraws every second, and
+Overview, Weights and Groups every two seconds from the partial records.
 
 Environment:
     WORKBENCH_STORE               run store folder (default ``<repo>/runs``)
@@ -70,20 +70,29 @@ def draw_views(results, others="same") -> None:
 
 
 @st.fragment(run_every=1.0)
-def live_views() -> None:
-    """While the comparison trains: progress, Cancel and the views, redrawn every second."""
+def live_progress() -> None:
+    """While the comparison trains: progress, Cancel and the groups' weights so far."""
     job = st.session_state.get("job")
     if job is None or not job.running:
         st.rerun()  # finished: the whole page shows the stored comparison
-    live, done = runner.live_results(job)
-    runner.progress_box(job, live)
-    draw_views(live, done)
+    runner.progress_box(job, runner.live_results(job)[0])
+
+
+@st.fragment(run_every=2.0)
+def live_views() -> None:
+    """The views from the finished runs and the partial records, redrawn every 2 s (a
+    tab's charts cost more than the progress box; training keeps most of the CPU)."""
+    job = st.session_state.get("job")
+    if job is None or not job.running:
+        st.rerun()
+    draw_views(*runner.live_results(job))
 
 
 failure = st.session_state.pop("failure", None)
 if failure:
     st.error(failure, icon=":material/error:")
 if runner.training():
+    live_progress()
     live_views()
 else:
     runner.banner(experiment)

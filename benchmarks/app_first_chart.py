@@ -13,9 +13,12 @@ Measured:
 * ``tab_switch_s``: per tab, from the click to its heading and charts drawn, measured on the
   second visit (the first visit fills the views' caches; target < 1 s).
 
-Chromium is Debian's (``/usr/bin/chromium``), never Playwright's download. Usage::
+The server starts as ``scripts/run.sh`` starts it (``scripts/serve.py``: the imports and
+torch's one-time set-up are paid before the port opens); ``--cold`` measures a bare
+``streamlit run app.py`` instead, whose first page pays them. Chromium is Debian's
+(``/usr/bin/chromium``), never Playwright's download. Usage::
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/app_first_chart.py [--out results.json]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/app_first_chart.py [--cold] [--out r.json]
 """
 
 from __future__ import annotations
@@ -44,14 +47,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(store: str, env_extra: dict | None = None) -> tuple[subprocess.Popen, str]:
-    """A headless Streamlit server on a free port with its own store; waits for the port."""
+def start_server(store: str, warm: bool = True) -> tuple[subprocess.Popen, str]:
+    """A headless Streamlit server on a free port with its own store; waits for the port.
+    ``warm``: started as ``scripts/run.sh`` does (``scripts/serve.py``: imports and
+    torch's one-time set-up before serving), else a bare ``streamlit run app.py``."""
     port = _free_port()
-    env = {**os.environ, "WORKBENCH_STORE": store, **(env_extra or {})}
+    env = {**os.environ, "WORKBENCH_STORE": store}
+    launch = ["scripts/serve.py"] if warm else ["-m", "streamlit", "run", "app.py"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port)], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [sys.executable, *launch, "--server.headless", "true", "--server.port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     end = time.monotonic() + 90
     while time.monotonic() < end:
         with socket.socket() as s:
@@ -101,15 +106,18 @@ def _switch(page, tab: str) -> float:
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", help="also write the results as JSON here")
+    ap.add_argument("--cold", action="store_true",
+                    help="start a bare `streamlit run app.py` (imports paid by the first page)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_server(str(Path(tmp) / "store"))
+        proc, url = start_server(str(Path(tmp) / "store"), warm=not args.cold)
         try:
             res = measure(url)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
     res["tab_switch_max_s"] = max(res["tab_switch_s"].values())
+    res["server"] = "cold: streamlit run app.py" if args.cold else "warm: scripts/serve.py"
     print(json.dumps(res, indent=1))
     if args.out:
         Path(args.out).write_text(json.dumps(res, indent=1))

@@ -259,7 +259,7 @@ def _cancel() -> None:
 def progress_box(job: Job, live: Results | None) -> None:
     """The progress bar (elapsed time, estimated time left), Cancel, and the mean weight
     of each group so far (the weights move while the comparison trains)."""
-    box = st.container(border=True)
+    box = st.container(border=True, key="live_box")
     frac, elapsed, left = job.progress()
     eta = f" · about {left:.0f} s left" if left is not None else ""
     box.progress(frac, text=f"Training {job.label} · {elapsed:.0f} s elapsed{eta} · "
@@ -289,7 +289,8 @@ class LazyFrames(dict):
 
 
 def live_results(job: Job) -> tuple[Results | None, Results | None]:
-    """(finished runs with the partial records of the runs training, finished runs only)."""
+    """(finished runs with the partial records of the runs training, finished runs only);
+    the frames are stacked when a view first asks for them."""
     keys = tuple(job.finished_keys())
     done = load_results(os.environ.get("WORKBENCH_STORE", ""), keys) if keys else None
     partial = job.partial_runs()
