@@ -91,9 +91,9 @@ def live_views() -> None:
 failure = st.session_state.pop("failure", None)
 if failure:
     st.error(failure, icon=":material/error:")
+runner.banner(experiment)
 if runner.training():
     live_progress()
     live_views()
 else:
-    runner.banner(experiment)
     draw_views(runner.current_results())

@@ -235,10 +235,17 @@ def follow_sidebar(exp: Experiment, problems: dict) -> None:
 
 
 def banner(exp: Experiment) -> None:
-    """Say so when the results on show are not what the sidebar describes."""
+    """Say so when the results on show (or in training) are not what the sidebar says."""
     ss = st.session_state
+    if training():
+        job_exp = ss.get("job_exp")
+        if job_exp is not None and job_exp.fingerprint != exp.fingerprint:
+            st.warning("**Out of date**: the comparison training below is not what the "
+                       "sidebar describes any more. Press **Run comparison** to switch to "
+                       "it (runs finished so far stay stored).", icon=":material/update:")
+        return
     keys = ss.get("keys")
-    if not keys or training():
+    if not keys:
         return
     shown = ss.get("shown")
     if shown is not None and shown[0] == tuple(keys) and shown[1] == exp.fingerprint:

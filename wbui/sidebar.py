@@ -27,28 +27,21 @@ from workbench import DATASETS, MODELS, SCHEMES, TRANSFORMS, RunConfig
 from workbench.params import specs
 
 from . import upload
+from .budget import (
+    DEFAULT_IMBALANCE,
+    DEFAULT_SCHEMES,
+    DEFAULT_SEEDS,
+    default_budget,
+    default_epochs,
+    fits,
+    model_for,
+    scheme_params,
+)
 from .experiment import MAX_SEEDS, Experiment
 from .params import param_input, tidy
 
-DEFAULT_SCHEMES = ["uniform", "inverse_frequency", "linupper"]
-DEFAULT_IMBALANCE = [{"kind": "longtail", "ratio": 50}]
-DEFAULT_SEEDS = 3
 RUN_SPECS = {s.name: s for s in specs(RunConfig)}  # widgets and help of the run's own fields
 LABELS = {"batch_size": "Batch size", "lr": "Learning rate", "selection": "Selection rule"}
-
-
-def default_budget(dataset: str) -> dict:
-    """The data set's declared ``default_budget`` (``{}``: RunConfig's defaults)."""
-    return dict(getattr(DATASETS.get(dataset), "default_budget", None) or {})
-
-
-def default_epochs(dataset: str = "digits") -> int:
-    """The data set's budget, else ``RunConfig``'s epochs (one set of defaults: the CLI,
-    the API and the app share store keys); ``WORKBENCH_APP_DEFAULT_EPOCHS`` overrides it
-    (tests use 1-3)."""
-    return int(os.environ.get("WORKBENCH_APP_DEFAULT_EPOCHS",
-                              default_budget(dataset).get("epochs",
-                                                          RUN_SPECS["epochs"].default)))
 
 
 def _dataset_changed() -> None:
@@ -67,15 +60,12 @@ def _dataset_changed() -> None:
         value = start.get(spec.name, spec.default)
         ss[f"data_{name}_{spec.name}"] = ", ".join(map(str, value)) \
             if spec.kind == "list" else value
-    if task not in MODELS.get(ss.get("model", "mlp")).tasks:
-        ss["model"] = next(m for m in MODELS.names() if task in MODELS.get(m).tasks)
+    ss["model"] = model_for(task, ss.get("model", "mlp"))
     ss.imbalance_ids = {t: k for t, k in ss.get("imbalance_ids", {}).items()
-                        if task in getattr(TRANSFORMS.get(ss.get(f"imb{t}_kind", k)), "tasks",
-                                           (task,))}
-    if task != "classification":
-        for name_ in ss.get("schemes", []):
-            if any(p.name == "by" for p in SCHEMES.spec(name_)):
-                ss[f"sch_{name_}_by"] = "group"
+                        if fits(ss.get(f"imb{t}_kind", k), task)}
+    for scheme in ss.get("schemes", []):
+        for k, v in scheme_params(scheme, task).items():
+            ss[f"sch_{scheme}_{k}"] = v
 
 
 def experiment_controls() -> tuple[Experiment, dict[str, str]]:
