@@ -179,6 +179,12 @@ def _set_number(page, label: str, value) -> None:
     box.press("Enter")
 
 
+def _tab(page, name: str) -> None:
+    """Click a tab once the page holds one tab bar (a rerun replaces the live one)."""
+    page.wait_for_function("document.querySelectorAll('[data-testid=\"stTabs\"]').length == 1")
+    page.get_by_role("tab", name=name).click()
+
+
 def _choose(page, label: str, option: str) -> None:
     page.get_by_role("combobox", name=label).click()
     page.get_by_role("option", name=option, exact=True).click()
@@ -197,13 +203,14 @@ def test_live_chart_banner_and_uploaded_csv(page, tmp_path):
     page.get_by_text("s elapsed").first.wait_for()
     page.locator(".st-key-live_box .js-plotly-plot .main-svg").first.wait_for()
     assert page.get_by_text("s elapsed").first.is_visible()  # still training
-    page.get_by_role("tab", name="Weights").click()
+    _tab(page, "Weights")
     _panel(page).locator(".js-plotly-plot .main-svg").first.wait_for()
     assert page.get_by_text("s elapsed").first.is_visible()
     _shoot(page, "live-2-training")
     page.locator(".st-key-cancel button").first.click()
-    page.get_by_text("Comparison cancelled").first.wait_for()
-    assert not page.get_by_text("Out of date").count()  # shown: the last finished runs
+    page.locator(".st-key-live_box").wait_for(state="detached")  # the job ended
+    _tab(page, "Overview")
+    page.get_by_text("Comparison cancelled").first.wait_for()  # shown: the last finished runs
     # 3. a CSV uploaded, its columns chosen, trained
     rng = np.random.default_rng(0)
     n = 600
@@ -221,12 +228,12 @@ def test_live_chart_banner_and_uploaded_csv(page, tmp_path):
     run = page.get_by_role("button", name="Run comparison")
     run.click()
     page.get_by_text("runs ready").first.wait_for()
-    page.get_by_role("tab", name="Overview").click()
+    _tab(page, "Overview")
     panel = _panel(page)
     panel.locator('[data-testid="stDataFrame"]').first.wait_for()
     _shoot(page, "live-3-uploaded-csv")
     for tab in ("Overview", "Weights", "Samples", "Groups", "Calibration", "Data", "Runs"):
-        page.get_by_role("tab", name=tab).click()
+        _tab(page, tab)
         _panel(page).get_by_role("heading").first.wait_for()
         page.wait_for_timeout(300)
     assert not page.locator('[data-testid="stException"]').count()
