@@ -79,8 +79,10 @@ def measure(url: str) -> dict:
         page.goto(url)
         page.locator(".js-plotly-plot .main-svg").first.wait_for()
         out["first_chart_s"] = time.perf_counter() - t0
+        print(f"first chart after {out['first_chart_s']:.1f} s", file=sys.stderr, flush=True)
         page.get_by_text("9 runs ready").first.wait_for()
         out["all_runs_s"] = time.perf_counter() - t0
+        print(f"all runs after {out['all_runs_s']:.1f} s", file=sys.stderr, flush=True)
         page.wait_for_timeout(1000)
         for tab in TABS:  # first visit: fills the caches
             _switch(page, tab)
@@ -92,6 +94,8 @@ def measure(url: str) -> dict:
 def _switch(page, tab: str) -> float:
     """Seconds from a click on ``tab`` to its panel drawn and the app idle again."""
     t0 = time.perf_counter()
+    page.wait_for_function(  # one tab bar (a rerun briefly shows the old one beside it)
+        "document.querySelectorAll('[data-testid=\"stTabs\"]').length == 1")
     page.get_by_role("tab", name=tab).click()
     panel = page.locator('[data-testid="stTabs"] [role="tabpanel"]:visible').first
     panel.get_by_role("heading").first.wait_for()
@@ -100,7 +104,9 @@ def _switch(page, tab: str) -> float:
     plots = panel.locator(".js-plotly-plot .main-svg")
     if plots.count():
         plots.first.wait_for()
-    return time.perf_counter() - t0
+    dt = time.perf_counter() - t0
+    print(f"{tab}: {dt:.2f} s", file=sys.stderr, flush=True)
+    return dt
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -45,6 +45,7 @@ class Job:
         self.batch, self.n_batches, self.label = 0, 0, "preparing"
         self.started = time.perf_counter()
         self.training_started: float | None = None
+        self.ended: float | None = None
         self.records: LiveRecords | None = None
         self.estimate = None  # the sidebar's estimate of this job (``estimate.learn``)
         self._thread = threading.Thread(target=self._run, daemon=True, name="wb-comparison")
@@ -77,6 +78,7 @@ class Job:
             what = "" if isinstance(err, ValueError) else f"{type(err).__name__}: "
             self.failure = f"Training {self.label} failed: {what}{err}"
         finally:
+            self.ended = time.perf_counter()
             self.done = True
 
     def _train(self) -> None:

@@ -147,8 +147,8 @@ def run_pending() -> None:
         finish_job()
     keys = [] if force else stored_keys(configs)
     if len(keys) == len(configs):  # everything stored: no thread, no progress bar
-        _show(exp, keys, f"{len(keys)} runs ready in {ss.get('last_run_s', 0.0):.1f} s "
-                         f"(0 trained, {len(keys)} loaded from the store).", False)
+        _show(exp, keys, f"{len(keys)} runs ready (0 trained, {len(keys)} loaded from the "
+                         "store).", False)
         return
     ss.note, ss.job_exp = None, exp
     job = Job(configs, store(), force)
@@ -171,7 +171,7 @@ def finish_job() -> None:
         return
     ss.job = None
     keys, n = job.finished_keys(), len(job.configs)
-    seconds = time.perf_counter() - job.started
+    seconds = (job.ended or time.perf_counter()) - job.started
     if job.failure:
         note, warn = f"Stopped: {job.failure}. {len(keys)} of {n} runs finished.", True
         ss.failure = job.failure
@@ -184,8 +184,8 @@ def finish_job() -> None:
     else:
         note, warn = (f"{len(keys)} runs ready in {seconds:.1f} s ({job.trained} trained, "
                       f"{len(keys) - job.trained} loaded from the store).", len(keys) < n)
-    if job.trained:  # a forced retrain keeps its keys: drop results cached under them
-        st.cache_data.clear()
+    if job.trained and job.force:  # a retrain keeps its keys: drop results cached under them
+        load_results.clear()
     estimate.learn(job)
     if keys:
         _show(ss.get("job_exp"), keys, note, warn)
