@@ -22,6 +22,9 @@ from workbench import RunStore  # noqa: E402
 
 @pytest.fixture
 def app(monkeypatch, tmp_path):
+    from wbui import estimate
+
+    monkeypatch.setattr(estimate, "_RATIO", {})  # no correction learned by other tests
     monkeypatch.setenv("WORKBENCH_STORE", str(tmp_path / "store"))
     monkeypatch.setenv("WORKBENCH_APP_DEFAULT_EPOCHS", "1")
     at = AppTest.from_file(APP, default_timeout=120)
@@ -135,3 +138,21 @@ def test_upload_previews_tables_and_arrays_of_any_declared_type(tmp_path):
     assert upload.refusal("/etc/passwd", ("csv",), tmp_path, allowed=True) is not None
     example = Path(upload.safe_roots(tmp_path)[1]) / "adult_sample.csv"
     assert upload.refusal(str(example), ("csv",), tmp_path, allowed=False) is None
+
+
+def test_the_estimate_learns_from_a_finished_comparison(monkeypatch):
+    """measured / estimated moves the next estimate of that data set and model halfway."""
+    from types import SimpleNamespace
+
+    import workbench as wb
+    from wbui import estimate
+
+    monkeypatch.setattr(estimate, "_RATIO", {})
+    cfg = wb.RunConfig(dataset="blobs2d")
+    est = estimate.Estimate(10.0, 2, 100, 0.01)
+    job = SimpleNamespace(estimate=est, failure="", cancelled=False, trained=2, started=0.0,
+                          ended=40.0, configs=[cfg])
+    estimate.learn(job)
+    assert estimate._RATIO[("blobs2d", "mlp")] == pytest.approx(2.0)  # sqrt(40 / 10)
+    estimate.learn(SimpleNamespace(**{**vars(job), "cancelled": True}))  # not learned from
+    assert estimate._RATIO[("blobs2d", "mlp")] == pytest.approx(2.0)
