@@ -14,8 +14,8 @@ the estimate per (data set, model), so later estimates follow what this machine 
 
 Example:
     >>> import workbench as wb
-    >>> steps_per_run(wb.RunConfig(dataset="blobs2d", epochs=2, batch_size=100))
-    26
+    >>> steps_per_run(wb.RunConfig(dataset="blobs2d", epochs=2, batch_size=100))  # 720 samples
+    16
     >>> smaller_epochs(30, seconds=90.0)
     10
 """
