@@ -4,20 +4,27 @@ Pick a data set, an imbalance setting and several weighting schemes in the sideb
 comparison trains (or loads from the run store) every scheme under every seed, and the
 tabs show metrics, weights, groups, calibration, data, stored runs and the schemes
 themselves. On first load the default experiment (digits, long-tail ratio 50, mlp,
-uniform / inverse_frequency / linupper, 3 seeds) is shown at once.
+uniform / inverse_frequency / linupper, 3 seeds) is shown at once. Training runs in the
+background: the progress bar (with the groups' weights so far) redraws every second, and
+Overview, Weights and Groups every two seconds from the partial records.
 
 Environment:
     WORKBENCH_STORE               run store folder (default ``<repo>/runs``)
-    WORKBENCH_APP_DEFAULT_EPOCHS  epochs of the default experiment (default: RunConfig's, 30; the
-                                  browser test uses 3 so that it finishes in seconds)
+    WORKBENCH_APP_DEFAULT_EPOCHS  epochs of the default experiment (default: the data set's
+                                  ``default_budget``, else RunConfig's 30; the browser test
+                                  uses 3 so that it finishes in seconds)
     WORKBENCH_TORCH_THREADS       torch intra-op threads for training (default 1, as in the
                                   CLI and ``wb.train``: ``workbench.threads``)
+    WORKBENCH_ALLOW_SERVER_PATHS  1: data files may also be given as paths on the server
+                                  (default: upload only; ``wbui.upload``)
 """
 
 import streamlit as st
 
 from wbui import runner, sidebar
 from wbui.views import TABS
+
+LIVE_TABS = ("Overview", "Weights", "Groups")  # drawn from partial records while training
 
 st.set_page_config(page_title="Reweighting workbench", page_icon=":material/balance:",
                    layout="wide", initial_sidebar_state="expanded")
@@ -27,6 +34,7 @@ st.caption("See what sample and group reweighting does to a model: train small m
 
 runner.limit_torch_threads()
 experiment, problems = sidebar.experiment_controls()
+sidebar.estimate_controls(experiment, problems)
 force = st.sidebar.checkbox("Retrain even if stored", key="force",
                             help="Train again and overwrite stored runs of this experiment.")
 clicked = st.sidebar.button("Run comparison", type="primary", key="run", disabled=bool(problems),
@@ -39,9 +47,53 @@ elif "started" not in st.session_state and not problems:
     runner.request(experiment)  # first page load: show the default experiment at once
 st.session_state.started = True
 runner.run_pending()
-results = runner.current_results()
+runner.follow_sidebar(experiment, problems)
+runner.finish_job()
 
-for tab, view in zip(st.tabs(list(TABS), key="view", on_change="rerun"), TABS.values()):
-    if tab.open:
+
+def draw_views(results, others="same") -> None:
+    """One tab per view; only the open one is drawn. While a comparison trains, the live
+    views get the partial ``results`` and the others ``others``: the runs finished so far
+    (None: none yet)."""
+    for (name, view), tab in zip(TABS.items(), st.tabs(list(TABS), key="view",
+                                                         on_change="rerun")):
+        if not tab.open:
+            continue
         with tab:
-            view.show(results, experiment)
+            shown = results if others == "same" or name in LIVE_TABS else others
+            if shown is None and others != "same" and name not in ("Learn", "What-if", "Runs"):
+                st.subheader(name)
+                st.info("Shown once the first runs finish; Overview, Weights and Groups follow "
+                        "the training live.", icon=":material/hourglass_top:")
+            else:
+                view.show(shown, experiment)
+
+
+@st.fragment(run_every=1.0)
+def live_progress() -> None:
+    """While the comparison trains: progress, Cancel and the groups' weights so far."""
+    job = st.session_state.get("job")
+    if job is None or not job.running:
+        st.rerun()  # finished: the whole page shows the stored comparison
+    runner.progress_box(job, runner.live_results(job)[0])
+
+
+@st.fragment(run_every=2.0)
+def live_views() -> None:
+    """The views from the finished runs and the partial records, redrawn every 2 s (a
+    tab's charts cost more than the progress box; training keeps most of the CPU)."""
+    job = st.session_state.get("job")
+    if job is None or not job.running:
+        st.rerun()
+    draw_views(*runner.live_results(job))
+
+
+failure = st.session_state.pop("failure", None)
+if failure:
+    st.error(failure, icon=":material/error:")
+runner.banner(experiment)
+if runner.training():
+    live_progress()
+    live_views()
+else:
+    draw_views(runner.current_results())

@@ -33,6 +33,19 @@ def app(monkeypatch, tmp_path):
     return at.run()
 
 
+def _settle(at: AppTest, timeout: float = 120) -> AppTest:
+    """Wait for the background training of a comparison, then rerun (as the live
+    fragment does when it sees the job end)."""
+    import time
+
+    job = at.session_state["job"] if "job" in at.session_state else None
+    end = time.monotonic() + timeout
+    while job is not None and job.running and time.monotonic() < end:
+        time.sleep(0.05)
+    assert job is None or not job.running, "the comparison did not finish in time"
+    return at.run()
+
+
 def _no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
@@ -53,6 +66,7 @@ def _small_run(at: AppTest, dataset: str = "blobs2d", schemes=None) -> AppTest:
     at.run()
     assert not at.button(key="run").disabled, [e.value for e in at.error]
     at.button(key="run").click().run()
+    _settle(at)
     _no_exception(at)
     return at
 
@@ -60,7 +74,7 @@ def _small_run(at: AppTest, dataset: str = "blobs2d", schemes=None) -> AppTest:
 def test_first_load_shows_the_default_comparison(monkeypatch, tmp_path):
     monkeypatch.setenv("WORKBENCH_STORE", str(tmp_path / "store"))
     monkeypatch.setenv("WORKBENCH_APP_DEFAULT_EPOCHS", "1")
-    at = AppTest.from_file(APP, default_timeout=120).run()
+    at = _settle(AppTest.from_file(APP, default_timeout=120).run())
     _no_exception(at)
     assert [t.label for t in at.tabs] == TABS
     assert "9 runs ready" in at.session_state["note"]
@@ -133,7 +147,7 @@ def test_a_run_that_fails_in_training_is_reported_not_raised(app, monkeypatch, t
 
     monkeypatch.setattr(workbench.store, "train_many", fail)
     app.selectbox(key="dataset").set_value("blobs2d").run()
-    app.button(key="run").click().run()
+    _settle(app.button(key="run").click().run())
     _no_exception(app)
     assert any(str(error) in e.value for e in app.error)
     assert app.session_state["note"].startswith("Stopped")
@@ -151,9 +165,11 @@ def test_several_bad_values_are_all_reported(app):
 
 
 def test_a_regression_data_set_runs(app):
+    """Choosing a regression data set drops the class-only transform and weights by group,
+    so its default comparison runs as it is."""
     app.selectbox(key="dataset").set_value("noisy_regression").run()
-    assert any("longtail" in e.value for e in app.error)  # needs classes: said, not raised
-    app.button(key="imb0_remove").click().run()
+    assert not app.error, [e.value for e in app.error]
+    assert app.selectbox(key="sch_inverse_frequency_by").value == "group"
     at = _small_run(app, "noisy_regression", ["uniform", "linupper"])
     assert "mse" in at.table[0].value.index
     for tab in TABS[1:]:
@@ -164,16 +180,20 @@ def test_a_regression_data_set_runs(app):
             assert at.radio(key="groups_metric_test").options == ["mse"]
 
 
-def test_cancel_keeps_finished_runs_and_says_so(app):
+def test_cancel_keeps_finished_runs_and_stores_no_partial_run(app, tmp_path):
     at = _small_run(app, schemes=["uniform"])
     kept = at.session_state["keys"]
-    at.session_state["cancel_requested"] = True  # as if Cancel was clicked mid-run
-    at.number_input(key="epochs").set_value(3).run()
+    at.number_input(key="epochs").set_value(400).run()  # seconds of training
     at.button(key="run").click().run()
+    assert at.session_state["job"].running and at.button(key="cancel")
+    at.button(key="cancel").click().run()  # Cancel, drawn by the live fragment
+    _settle(at)
     _no_exception(at)
     assert "cancelled" in at.session_state["note"]
-    assert at.session_state["keys"] == kept and not at.session_state["cancel_requested"]
+    assert at.session_state["keys"] == kept  # nothing finished: the previous comparison
     assert any("cancelled" in w.value for w in at.warning)
+    listed = RunStore(tmp_path / "store").list()
+    assert list(listed["status"]) == ["done"] * len(kept)  # no partial run was stored
 
 
 def test_runs_tab_loads_and_deletes_stored_runs(app):
@@ -228,9 +248,10 @@ def test_what_if_sweep_plots_a_metric_against_the_swept_value(app):
     assert at.get("plotly_chart")
 
 
-def test_the_app_uses_run_configs_defaults(monkeypatch, tmp_path):
+def test_the_app_uses_run_configs_defaults_or_the_data_sets_budget(monkeypatch, tmp_path):
     """One set of defaults: the sidebar's budget is RunConfig's, so the app, the CLI and
-    the API make the same store keys for the same experiment."""
+    the API make the same store keys for the same experiment; a data set that declares a
+    ``default_budget`` (its default comparison within ~30 s on two cores) brings its own."""
     import workbench as wb
 
     monkeypatch.setenv("WORKBENCH_STORE", str(tmp_path / "store"))
@@ -242,6 +263,15 @@ def test_the_app_uses_run_configs_defaults(monkeypatch, tmp_path):
     assert at.number_input(key="epochs").value == d.epochs
     assert at.number_input(key="batch_size").value == d.batch_size
     assert at.number_input(key="lr").value == d.lr
+    at.selectbox(key="dataset").set_value("text_domains").run()
+    budget = wb.DATASETS.get("text_domains").default_budget
+    assert at.number_input(key="epochs").value == budget["epochs"]
+    assert at.number_input(key="data_text_domains_n_per_domain").value == \
+        budget["dataset_params"]["n_per_domain"]
+    assert at.selectbox(key="model").value == "transformer"  # the model its task needs
+    assert not at.error, [e.value for e in at.error]
+    at.selectbox(key="dataset").set_value("digits").run()
+    assert at.number_input(key="epochs").value == d.epochs
 
 
 @pytest.mark.parametrize("n", [0, 21, -2])
@@ -253,20 +283,52 @@ def test_a_seed_count_out_of_range_is_reported_before_run(app, n):
     assert app.button(key="run").disabled
 
 
-def test_a_bad_csv_path_or_column_is_reported_before_run(app, tmp_path):
+def test_a_server_path_is_refused_beside_the_control(app):
     app.selectbox(key="dataset").set_value("csv").run()
     assert not app.button(key="run").disabled  # the bundled example is fine
+    app.text_input(key="data_csv_path").set_value("/etc/passwd").run()
+    _no_exception(app)
+    errors = [e.value for e in app.error]
+    assert len(errors) == 1 and "reading files on the server is off: /etc/passwd" in errors[0]
+    assert "WORKBENCH_ALLOW_SERVER_PATHS=1" in errors[0]
+    assert app.button(key="run").disabled
+
+
+def test_a_bad_csv_path_is_reported_where_server_paths_are_allowed(app, monkeypatch,
+                                                                   tmp_path):
+    monkeypatch.setenv("WORKBENCH_ALLOW_SERVER_PATHS", "1")
+    app.selectbox(key="dataset").set_value("csv").run()
     app.text_input(key="data_csv_path").set_value(str(tmp_path / "nope.csv")).run()
     _no_exception(app)
     assert any("csv file not found" in e.value for e in app.error)
     assert app.button(key="run").disabled
-    from workbench.data.csv_data import example_params
 
-    app.text_input(key="data_csv_path").set_value(example_params()["path"])
-    app.text_input(key="data_csv_target").set_value("incme").run()
-    errors = [e.value for e in app.error]
-    assert len(errors) == 1 and "target column 'incme' not found" in errors[0], errors
-    assert app.button(key="run").disabled
+
+def test_an_uploaded_csv_trains_with_columns_chosen_from_the_file(app, tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x1": rng.normal(size=200), "x2": rng.normal(size=200),
+                       "site": rng.choice(["a", "b"], 200), "label": rng.integers(0, 2, 200)})
+    data = df.to_csv(index=False).encode()
+    app.selectbox(key="dataset").set_value("csv").run()
+    app.file_uploader(key="data_csv_path_upload").set_value(("mine.csv", data, "text/csv"))
+    app.run()
+    target = app.selectbox(key="data_csv_target")
+    assert target.options == ["(none)", "x1", "x2", "site", "label"]  # the file's columns
+    assert "site" in " ".join(str(d.value) for d in app.dataframe)  # the preview
+    target.set_value("label")
+    app.selectbox(key="data_csv_group").set_value("site")
+    app.button(key="imb0_remove").click().run()
+    at = _small_run(app, "csv", ["uniform", "inverse_frequency"])
+    import hashlib
+    import os
+
+    stored = RunStore(os.environ["WORKBENCH_STORE"]).load(at.session_state["keys"][0])
+    path = stored.config.dataset_params["path"]
+    assert path.endswith(f"uploads/{hashlib.sha256(data).hexdigest()}.csv")
+    assert stored.info["group_names"] == ["a", "b"] and stored.status == "done"
 
 
 def test_runs_of_different_experiments_are_never_averaged_together(app):
@@ -274,7 +336,7 @@ def test_runs_of_different_experiments_are_never_averaged_together(app):
     first = set(at.session_state["keys"])
     at.number_input(key="epochs").set_value(1)
     at.run()
-    at.button(key="run").click().run()
+    _settle(at.button(key="run").click().run())
     second = set(at.session_state["keys"])
     assert len(first) == len(second) == 4 and not first & second
     _open(at, "Runs")

@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -169,3 +171,69 @@ def test_cancel_stops_a_running_comparison(page):
     page.get_by_text("lr must be a number in (0, 10]").wait_for()  # beside the control
     assert page.get_by_role("button", name="Run comparison").is_disabled()
     _shoot(page, "9-bad-value")
+
+
+def _set_number(page, label: str, value) -> None:
+    box = page.get_by_role("spinbutton", name=label)
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def _tab(page, name: str) -> None:
+    """Click a tab once the page holds one tab bar (a rerun replaces the live one)."""
+    page.wait_for_function("document.querySelectorAll('[data-testid=\"stTabs\"]').length == 1")
+    page.get_by_role("tab", name=name).click()
+
+
+def _choose(page, label: str, option: str) -> None:
+    page.get_by_role("combobox", name=label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_live_chart_banner_and_uploaded_csv(page, tmp_path):
+    """A chart drawn while the comparison still trains, the out-of-date banner after a
+    change, and a CSV through the real upload widget, its columns chosen, trained."""
+    page.get_by_text("9 runs ready").wait_for()  # the default comparison, trained
+    # 1. the banner: the sidebar no longer matches the results shown
+    _set_number(page, "Epochs", 150)
+    page.get_by_text("Out of date").first.wait_for()
+    _shoot(page, "live-1-banner")
+    # 2. a chart while the comparison is still training (several seconds)
+    page.get_by_role("button", name="Run comparison").click()
+    page.get_by_text("s elapsed").first.wait_for()
+    page.locator(".st-key-live_box .js-plotly-plot .main-svg").first.wait_for()
+    assert page.get_by_text("s elapsed").first.is_visible()  # still training
+    _tab(page, "Weights")
+    _panel(page).locator(".js-plotly-plot .main-svg").first.wait_for()
+    assert page.get_by_text("s elapsed").first.is_visible()
+    _shoot(page, "live-2-training")
+    page.locator(".st-key-cancel button").first.click()
+    page.locator(".st-key-live_box").wait_for(state="detached")  # the job ended
+    _tab(page, "Overview")
+    page.get_by_text("Comparison cancelled").first.wait_for()  # shown: the last finished runs
+    # 3. a CSV uploaded, its columns chosen, trained
+    rng = np.random.default_rng(0)
+    n = 600
+    x = rng.normal(size=(n, 2))
+    df = pd.DataFrame({"x1": x[:, 0], "x2": x[:, 1], "site": rng.choice(["north", "south"], n),
+                       "outcome": (x[:, 0] + 0.3 * rng.normal(size=n) > 0).astype(int)})
+    path = tmp_path / "my_table.csv"
+    df.to_csv(path, index=False)
+    _choose(page, "Data set", "csv")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    page.get_by_text("Using the uploaded").first.wait_for()
+    _choose(page, "target", "outcome")
+    _choose(page, "group", "site")
+    _set_number(page, "Epochs", 2)
+    run = page.get_by_role("button", name="Run comparison")
+    run.click()
+    page.get_by_text("runs ready").first.wait_for()
+    _tab(page, "Overview")
+    panel = _panel(page)
+    panel.locator('[data-testid="stDataFrame"]').first.wait_for()
+    _shoot(page, "live-3-uploaded-csv")
+    for tab in ("Overview", "Weights", "Samples", "Groups", "Calibration", "Data", "Runs"):
+        _tab(page, tab)
+        _panel(page).get_by_role("heading").first.wait_for()
+        page.wait_for_timeout(300)
+    assert not page.locator('[data-testid="stException"]').count()

@@ -2,7 +2,7 @@
 
 A run trained alone (``wb.train``) is the reference. The same configs trained as batched
 replicas (``wb.compare``), in an in-process sweep (``wb.sweep``) and from the dashboard
-(Streamlit AppTest, through ``wbui.runner``'s progress callback) must give each run the
+(Streamlit AppTest, through ``wbui.live``'s live-records callback) must give each run the
 same sequence: ``on_start`` (total steps), one ``on_step`` per step (step, epoch),
 ``on_eval`` after each evaluation (step, epoch and the rows' split/group/metric), and
 ``on_end`` (status). Values in the rows differ by float rounding between a batch and a run
@@ -105,21 +105,30 @@ def test_the_dashboard_sends_the_same_events(monkeypatch, tmp_path):
     pytest.importorskip("streamlit")
     from streamlit.testing.v1 import AppTest
 
-    import wbui.runner as runner
+    import wbui.job as job
     from tests.test_app import APP, _small_run
+    from wbui.live import LiveRecords
 
     log = EventLog()
 
-    class LoggedProgress(wb.FunctionProgress, EventLog):  # what the runner makes per batch
+    class LoggedRecords(LiveRecords, EventLog):  # the live views' callback, one per job
         def __init__(self, *args, **kwargs):
-            wb.FunctionProgress.__init__(self, *args, **kwargs)
+            LiveRecords.__init__(self, *args, **kwargs)
             self.events = log.events
+
+        def on_start(self, total_steps, config):
+            EventLog.on_start(self, total_steps, config)
+            LiveRecords.on_start(self, total_steps, config)
 
         def on_step(self, rec):
             EventLog.on_step(self, rec)
-            wb.FunctionProgress.on_step(self, rec)
+            LiveRecords.on_step(self, rec)
 
-    monkeypatch.setattr(runner, "FunctionProgress", LoggedProgress)
+        def on_eval(self, step, epoch, rows, config=None):
+            EventLog.on_eval(self, step, epoch, rows, config)
+            LiveRecords.on_eval(self, step, epoch, rows, config)
+
+    monkeypatch.setattr(job, "LiveRecords", LoggedRecords)
     monkeypatch.setenv("WORKBENCH_STORE", str(tmp_path / "store"))
     monkeypatch.setenv("WORKBENCH_APP_DEFAULT_EPOCHS", "1")
     at = AppTest.from_file(APP, default_timeout=120)

@@ -1,19 +1,22 @@
-"""Runs a comparison through the run store, with a live progress bar and a Cancel button.
+"""Runs a comparison through the run store in the background, with live views and Cancel.
 
 Why through the store: a run that was trained once (here, in a notebook or from the CLI)
 is loaded, not trained again, so re-opening a comparison takes well under a second. Only
 the store keys of the comparison on show live in ``st.session_state``; the RunStore is a
 ``st.cache_resource`` and the loaded tables and frames a ``st.cache_data`` keyed by them.
 
-Training: the runs missing from the store train in batches, one per seed, each holding
-every scheme of that seed as batched replicas (``workbench.batched``: one vectorised
-pass, the same numbers as one by one).
+Training: the runs missing from the store train in a background thread (``job.Job``), in
+batches, one per seed, each holding every scheme of that seed as batched replicas
+(``workbench.batched``: one vectorised pass, the same numbers as one by one). The script
+returns at once; while the job runs, the app's fragment redraws the progress bar (elapsed
+time, time left) and the views from the finished runs plus the partial records of the runs
+in flight (``live_results``) about once a second.
 
-Cancelling: a click on Cancel makes Streamlit rerun the script, which interrupts the
-training loop at its next progress update (the store then forgets the half-done run);
-the rerun sees ``cancel_requested`` and shows the runs that finished before the click.
-The same flag is also polled through ``FunctionProgress(should_stop=...)``, which ends a
-run cleanly when the flag is set by other means. Finished runs always stay in the store.
+Cancelling stops the job after its current step: the batch in flight is dropped (the
+store keeps only complete runs), the batches that finished stay stored and are shown.
+
+Out of date: ``banner`` says when the results on show are not what the sidebar describes;
+``follow_sidebar`` loads a changed experiment at once when all its runs are stored.
 """
 
 from __future__ import annotations
@@ -25,11 +28,17 @@ from dataclasses import dataclass, field
 import pandas as pd
 import streamlit as st
 
-from workbench import SCHEMES, FunctionProgress, RunConfig
-from workbench.batched import plan_batches
+from workbench import SCHEMES, RunConfig
+from workbench.compare import TABLE_COLUMNS, combine
+from workbench.figures import group_weight_over_steps
 from workbench.store import RunStore
 
+from . import estimate
 from .experiment import Experiment
+from .job import Job
+from .views.common import chart
+
+RUN_COLUMNS = ("key", "scheme", "seed", "status", "diverged_step", "message", "runtime_s")
 
 
 @dataclass
@@ -114,117 +123,200 @@ def current_results() -> Results | None:
 
 
 def request(exp: Experiment, force: bool = False) -> None:
-    """Ask for ``exp`` to be shown: it runs (or loads) on this script run."""
+    """Ask for ``exp`` to be shown: it loads (or starts training) on this script run."""
     st.session_state.pending, st.session_state.pending_force = exp, force
 
 
-def _cancel() -> None:
-    st.session_state.cancel_requested = True
-
-
 def run_pending() -> None:
-    """Train or load the pending experiment with a progress bar; keep its keys."""
+    """Show the pending experiment: stored runs load at once; otherwise a ``Job`` starts
+    training the missing ones in the background (a running one is cancelled first)."""
     ss = st.session_state
-    exp = ss.get("pending")
+    exp, force = ss.get("pending"), ss.get("pending_force", False)
     if exp is None:
         return
+    ss.pending = None
     try:
         configs = exp.configs()
     except ValueError as err:
-        ss.pending = None
         st.error(f"Cannot run this experiment: {err}", icon=":material/error:")
         return
-    slot = st.empty()  # emptied when done, so the bar and Cancel disappear
-    box = slot.container(border=True)
-    bar = box.progress(0.0, text=f"Preparing {len(configs)} runs...")
-    box.button("Cancel", key="cancel", on_click=_cancel, icon=":material/stop_circle:",
-               help="Stop training; runs finished so far stay in the store and are shown.")
-    keys, started, trained, failure = [], time.perf_counter(), 0, ""
-    force = ss.get("pending_force", False)
-    finished = set() if force else set(_finished_keys(configs))  # one index query
-    stored = {i: k for i, k in enumerate(store().key(c) for c in configs) if k in finished}
-    batches = batches_of(configs, [i for i in range(len(configs)) if i not in stored])
-    done = len(stored)
-    for b, batch in enumerate(batches):
-        if ss.get("cancel_requested"):
-            break
-        first = configs[batch[0]]
-        label = (f"batch {b + 1}/{len(batches)} · {len(batch)} run{'s' * (len(batch) > 1)} "
-                 f"· seed {first.seed}")
-        progress = FunctionProgress(_bar_updater(bar, done, len(batch), len(configs), label),
-                                    every=1,
-                                    should_stop=lambda: ss.get("cancel_requested", False))
-        try:
-            runs = store().train_many([configs[i] for i in batch], force=force,
-                                      callbacks=[progress])
-        except Exception as err:  # noqa: BLE001 - shown, not raised; the store marks it failed
-            # e.g. a batch size larger than the imbalanced training set (a ValueError)
-            what = "" if isinstance(err, ValueError) else f"{type(err).__name__}: "
-            failure = f"Training {label} failed: {what}{err}"
-            st.error(failure, icon=":material/error:")
-            break
-        if any(r.status == "cancelled" for r in runs):
-            break
-        trained += len(batch)
-        stored.update({i: r.key for i, r in zip(batch, runs)})
-        done += len(batch)
-        bar.progress(done / len(configs), text=f"Finished {label}")
-    keys = [stored[i] for i in range(len(configs)) if i in stored]
-    _finish(exp, keys, len(configs), trained, time.perf_counter() - started, failure)
-    slot.empty()
+    old = ss.get("job")
+    if old is not None and old.running:
+        old.cancel()
+        old.join(30)
+        finish_job()
+    keys = [] if force else stored_keys(configs)
+    if len(keys) == len(configs):  # everything stored: no thread, no progress bar
+        _show(exp, keys, f"{len(keys)} runs ready (0 trained, {len(keys)} loaded from the "
+                         "store).", False)
+        return
+    ss.note, ss.job_exp = None, exp
+    job = Job(configs, store(), force)
+    est = ss.get("estimate")
+    job.estimate = est[1] if est and est[0] == exp.fingerprint and not force else None
+    ss.job = job.start()
 
 
-def batches_of(configs: list, todo: list[int]) -> list[list[int]]:
-    """Indices to train together (``workbench.batched.plan_batches``), one batch per seed
-    holding every scheme of that seed, so Cancel still keeps every batch that finished;
-    runs that cannot be batched (multi-stage schemes, dropout, the transformer) go alone."""
-    return [[todo[j] for j in batch]
-            for batch in plan_batches([configs[i] for i in todo], by=lambda c: c.seed)]
+def training() -> bool:
+    """True while a comparison trains in the background (the live views are on)."""
+    job = st.session_state.get("job")
+    return job is not None and job.running
 
 
-def _bar_updater(bar, done_before: int, size: int, n: int, label: str):
-    """A throttled progress-bar update (at most ~10 per second)."""
-    last = [0.0]
-
-    def update(done: int, total: int) -> None:
-        now = time.perf_counter()
-        if now - last[0] > 0.1 or done == total:
-            last[0] = now
-            bar.progress(min(1.0, (done_before + size * done / max(total, 1)) / n),
-                         text=f"Training {label} · step {done}/{total}")
-    return update
-
-
-def _finish(exp: Experiment, keys: list, n: int, trained: int, seconds: float,
-            failure: str = "") -> None:
-    """Keep the keys of what finished and a note saying how the request ended."""
+def finish_job() -> None:
+    """Once a job ended: keep the keys of what finished and a note on how it ended."""
     ss = st.session_state
-    ss.note_is_warning = bool(failure) or len(keys) < n
-    if failure:
-        ss.note = f"Stopped: {failure}. {len(keys)} of {n} runs finished."
-    elif ss.get("cancel_requested") and len(keys) < n:
-        finished = _finished_keys(exp.configs())
-        keys = finished if len(finished) > len(keys) else keys
-        ss.note = (f"Comparison cancelled: {len(keys)} of {n} runs had finished; they stay "
-                   "in the store and are shown here." if keys else
-                   "Comparison cancelled before any run finished"
-                   + ("; still showing the previous comparison." if ss.get("keys") else "."))
+    job = ss.get("job")
+    if job is None or job.running:
+        return
+    ss.job = None
+    keys, n = job.finished_keys(), len(job.configs)
+    seconds = (job.ended or time.perf_counter()) - job.started
+    if job.failure:
+        note, warn = f"Stopped: {job.failure}. {len(keys)} of {n} runs finished.", True
+        ss.failure = job.failure
+    elif job.cancelled and len(keys) < n:
+        note, warn = ((f"Comparison cancelled: {len(keys)} of {n} runs had finished; they "
+                       "stay in the store and are shown here.") if keys else
+                      "Comparison cancelled before any run finished"
+                      + ("; still showing the previous comparison." if ss.get("keys")
+                         else "."), True)
     else:
-        ss.note = (f"{len(keys)} runs ready in {seconds:.1f} s ({trained} trained, "
-                   f"{len(keys) - trained} loaded from the store).")
-    ss.cancel_requested, ss.pending = False, None
-    if trained:  # a forced retrain keeps its keys: drop results cached under them
-        st.cache_data.clear()
+        note, warn = (f"{len(keys)} runs ready in {seconds:.1f} s ({job.trained} trained, "
+                      f"{len(keys) - job.trained} loaded from the store).", len(keys) < n)
+    if job.trained and job.force:  # a retrain keeps its keys: drop results cached under them
+        load_results.clear()
+    estimate.learn(job)
     if keys:
-        ss.keys = tuple(keys)
-    ss.last_run_s = seconds
+        _show(ss.get("job_exp"), keys, note, warn)
+    else:
+        ss.note, ss.note_is_warning = note, warn
 
 
-def _finished_keys(configs: list) -> list[str]:
-    """Keys of these configs' runs already in the store (done or diverged), read from the
-    index alone (no run is loaded)."""
+def _show(exp: Experiment | None, keys: list, note: str, warn: bool) -> None:
+    ss = st.session_state
+    ss.keys, ss.note, ss.note_is_warning = tuple(keys), note, warn
+    ss.shown = (tuple(keys), exp.fingerprint if exp is not None else None)
+
+
+def stored_keys(configs: list) -> list[str]:
+    """Keys of these configs' runs already in the store (done or diverged), in order, read
+    from the index alone (no run is loaded); empty unless every config is stored."""
     s = store()
     wanted = [s.key(c) for c in configs]
     table = s.list()
     ok = set(table.loc[table["status"].isin(["done", "diverged"]), "key"])
     return [k for k in wanted if k in ok]
+
+
+def stored_positions(configs: list) -> set[int]:
+    """Positions of the configs whose runs are stored (done or diverged)."""
+    s = store()
+    table = s.list()
+    ok = set(table.loc[table["status"].isin(["done", "diverged"]), "key"])
+    return {i for i, c in enumerate(configs) if s.key(c) in ok}
+
+
+def follow_sidebar(exp: Experiment, problems: dict) -> None:
+    """A sidebar change to an experiment whose runs are all stored loads it at once."""
+    ss = st.session_state
+    changed = ss.get("sidebar_fp") not in (None, exp.fingerprint)
+    ss.sidebar_fp = exp.fingerprint
+    if not changed or problems or training() or ss.get("pending") is not None:
+        return
+    try:
+        configs = exp.configs()
+    except ValueError:
+        return
+    keys = stored_keys(configs)
+    if len(keys) == len(configs):
+        _show(exp, keys, f"Loaded {len(keys)} stored runs of the experiment in the sidebar.",
+              False)
+
+
+def banner(exp: Experiment) -> None:
+    """Say so when the results on show (or in training) are not what the sidebar says."""
+    ss = st.session_state
+    if training():
+        job_exp = ss.get("job_exp")
+        if job_exp is not None and job_exp.fingerprint != exp.fingerprint:
+            st.warning("**Out of date**: the comparison training below is not what the "
+                       "sidebar describes any more. Press **Run comparison** to switch to "
+                       "it (runs finished so far stay stored).", icon=":material/update:")
+        return
+    keys = ss.get("keys")
+    if not keys:
+        return
+    shown = ss.get("shown")
+    if shown is not None and shown[0] == tuple(keys) and shown[1] == exp.fingerprint:
+        return
+    where = ("were loaded from the Runs tab" if shown is None or shown[0] != tuple(keys)
+             else "are of an earlier setting")
+    st.warning(f"**Out of date**: the results below {where}; the sidebar describes another "
+               "experiment. Press **Run comparison** to train it (stored runs load at once).",
+               icon=":material/update:")
+
+
+def _cancel() -> None:
+    job = st.session_state.get("job")
+    if job is not None:
+        job.cancel()
+
+
+def progress_box(job: Job, live: Results | None) -> None:
+    """The progress bar (elapsed time, estimated time left), Cancel, and the mean weight
+    of each group so far (the weights move while the comparison trains)."""
+    box = st.container(border=True, key="live_box")
+    frac, elapsed, left = job.progress()
+    eta = f" · about {left:.0f} s left" if left is not None else ""
+    box.progress(frac, text=f"Training {job.label} · {elapsed:.0f} s elapsed{eta} · "
+                            f"{len(job.keys)} of {len(job.configs)} runs finished"
+                            + (" · cancelling..." if job.cancelled else ""))
+    box.button("Cancel", key="cancel", on_click=_cancel, icon=":material/stop_circle:",
+               disabled=job.cancelled,
+               help="Stop training; runs finished so far stay in the store and are shown.")
+    history = live.frame("history") if live is not None else pd.DataFrame()
+    if "split" in history and (history["split"] == "train_batch").any():
+        with box:
+            chart(group_weight_over_steps(history, level="group", metric="weight"),
+                  "live_weights")
+
+
+class LazyFrames(dict):
+    """Frames made on first use: a view that draws no history costs no history."""
+
+    def __init__(self, makers: dict):
+        super().__init__()
+        self.makers = makers
+
+    def get(self, name, default=None):
+        if name not in self and name in self.makers:
+            self[name] = self.makers.pop(name)()
+        return super().get(name, default)
+
+
+def live_results(job: Job) -> tuple[Results | None, Results | None]:
+    """(finished runs with the partial records of the runs training, finished runs only);
+    the frames are stacked when a view first asks for them."""
+    keys = tuple(job.finished_keys())
+    done = load_results(os.environ.get("WORKBENCH_STORE", ""), keys) if keys else None
+    partial = job.partial_runs()
+    if not partial:
+        return done, done
+
+    def stacked(name):
+        parts = [done.frame(name)] if done is not None else []
+        return lambda: pd.concat([*parts, combine(partial, name)], ignore_index=True)
+
+    frames = LazyFrames({"history": stacked("history"), "weights": stacked("weights")})
+    frames.update({n: f for n, f in (done.frames if done else {}).items()
+                   if n not in ("history", "weights")})
+    rec, empty = job.records, pd.DataFrame(columns=TABLE_COLUMNS)
+    live = Results(
+        keys=keys, config=job.configs[0], table=done.table if done else empty,
+        summaries=done.summaries if done else pd.DataFrame(),
+        runs=done.runs if done else pd.DataFrame(columns=list(RUN_COLUMNS)), frames=frames,
+        info=done.info if done else {"task": rec.task, "group_names": rec.groups,
+                                     "class_names": rec.classes},
+        modes={c.label: SCHEMES.create(c.scheme, **c.scheme_params).mode for c in job.configs})
+    return live, done

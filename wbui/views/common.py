@@ -27,7 +27,15 @@ def describe_config(cfg) -> str:
     """One line: what the runs were trained on."""
     imb = ", ".join(f"{t['kind']}(" + ", ".join(f"{k}={v}" for k, v in t.items() if k != "kind")
                     + ")" for t in cfg.imbalance) or "none"
-    params = ", ".join(f"{k}={v}" for k, v in cfg.dataset_params.items())
+    params = ", ".join(f"{k}={_short(v)}" for k, v in cfg.dataset_params.items())
     return (f"**{cfg.dataset}**{f' ({params})' if params else ''} · imbalance: {imb} · "
             f"model: {cfg.model} · {cfg.epochs} epochs · batch {cfg.batch_size} · "
             f"{cfg.optimizer} lr {cfg.lr:g}")
+
+
+def _short(value) -> str:
+    """An uploaded file by the start of its content hash, not its whole store path."""
+    text = str(value)
+    if "/uploads/" in text:
+        return "upload " + text.rsplit("/", 1)[-1][:12] + "…"
+    return text

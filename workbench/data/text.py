@@ -182,6 +182,10 @@ class TextDomains(Params):
     """
 
     task: ClassVar[str] = LM
+    # the app's default: 3 schemes x 3 seeds in ~25 s on 2 CPU cores (the full data set,
+    # 30 epochs: 18 min; more wants a GPU)
+    default_budget: ClassVar[dict] = {"epochs": 3,
+                                      "dataset_params": {"n_per_domain": 200, "seq_len": 32}}
     n_per_domain: int = param(600, low=20, high=100_000, log=True,
                               help="Sequences per domain (before the split).")
     seq_len: int = param(64, low=2, high=1024, help="Tokens per sequence.")

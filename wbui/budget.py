@@ -1,0 +1,73 @@
+"""Each data set's default comparison, as the sidebar sets it up when the data set is chosen.
+
+Why one place: the sidebar applies it to its widgets, and ``benchmarks/app_budgets.py``
+times it for the README's table, so the table measures what a user gets. A data set class
+may declare ``default_budget`` (``epochs``, ``batch_size``, ``dataset_params``): the
+budget under which its default comparison, 3 schemes x 3 seeds, finishes within about 30 s
+on two CPU cores. The model is the first that fits the data set's task (mlp where it can),
+the long-tail transform is kept where the task has classes, and class-count schemes weight
+by group where it has none.
+
+Example:
+    >>> exp = default_experiment("text_domains")
+    >>> exp.config.model, exp.config.epochs, exp.config.imbalance
+    ('transformer', 3, [])
+"""
+
+from __future__ import annotations
+
+import os
+
+from workbench import DATASETS, MODELS, SCHEMES, TRANSFORMS, RunConfig
+from workbench.params import specs
+
+from .experiment import Experiment
+
+DEFAULT_SCHEMES = ["uniform", "inverse_frequency", "linupper"]
+DEFAULT_IMBALANCE = [{"kind": "longtail", "ratio": 50}]
+DEFAULT_SEEDS = 3
+RUN_DEFAULTS = {s.name: s.default for s in specs(RunConfig)}
+
+
+def default_budget(dataset: str) -> dict:
+    """The data set's declared ``default_budget`` (``{}``: RunConfig's defaults)."""
+    return dict(getattr(DATASETS.get(dataset), "default_budget", None) or {})
+
+
+def default_epochs(dataset: str = "digits") -> int:
+    """The data set's budget, else ``RunConfig``'s epochs (one set of defaults: the CLI,
+    the API and the app share store keys); ``WORKBENCH_APP_DEFAULT_EPOCHS`` overrides it
+    (tests use 1-3)."""
+    return int(os.environ.get("WORKBENCH_APP_DEFAULT_EPOCHS",
+                              default_budget(dataset).get("epochs", RUN_DEFAULTS["epochs"])))
+
+
+def model_for(task: str, current: str = "mlp") -> str:
+    """``current`` if it fits ``task``, else the first model that does."""
+    if task in MODELS.get(current).tasks:
+        return current
+    return next(m for m in MODELS.names() if task in MODELS.get(m).tasks)
+
+
+def fits(kind: str, task: str) -> bool:
+    """Whether the transform ``kind`` applies to a data set of ``task``."""
+    return task in getattr(TRANSFORMS.get(kind), "tasks", (task,))
+
+
+def scheme_params(name: str, task: str) -> dict:
+    """Per group, not per class, where the task has no classes."""
+    has_by = any(p.name == "by" for p in SCHEMES.spec(name))
+    return {"by": "group"} if has_by and task != "classification" else {}
+
+
+def default_experiment(dataset: str) -> Experiment:
+    """The comparison the app shows for ``dataset`` with every control at its default."""
+    budget, task = default_budget(dataset), DATASETS.get(dataset).task
+    params = {**budget.get("dataset_params", {}),
+              **getattr(DATASETS.get(dataset), "example_params", dict)()}
+    cfg = RunConfig(dataset=dataset, dataset_params=params,
+                    imbalance=[t for t in DEFAULT_IMBALANCE if fits(t["kind"], task)],
+                    model=model_for(task), epochs=default_epochs(dataset),
+                    batch_size=budget.get("batch_size", RUN_DEFAULTS["batch_size"]))
+    schemes = [(s, scheme_params(s, task)) for s in DEFAULT_SCHEMES]
+    return Experiment(cfg, schemes, list(range(DEFAULT_SEEDS)), n_seeds=DEFAULT_SEEDS)
