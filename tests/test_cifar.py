@@ -380,11 +380,17 @@ def test_the_app_reports_missing_files_then_trains_on_a_fixture(monkeypatch, tmp
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.session_state["started"] = True
     at.run()
+    monkeypatch.setenv("WORKBENCH_ALLOW_SERVER_PATHS", "0")
     at.selectbox(key="dataset").set_value("cifar10_lt").run()
+    assert at.selectbox(key="model").value == "cnn"  # the first model that takes images
+    at.text_input(key="data_cifar10_lt_root").set_value("/etc").run()  # a server folder
+    assert "reading files on the server is off" in " ".join(e.value for e in at.error)
+    monkeypatch.setenv("WORKBENCH_ALLOW_SERVER_PATHS", "1")
     at.text_input(key="data_cifar10_lt_root").set_value(str(tmp_path / "none")).run()
+    assert "workbench data fetch cifar10" in " ".join(e.value for e in at.error)
+    at.selectbox(key="model").set_value("mlp").run()
     assert "use one of cnn, resnet32" in " ".join(e.value for e in at.error)
     at.selectbox(key="model").set_value("cnn").run()
-    assert "workbench data fetch cifar10" in " ".join(e.value for e in at.error)
     assert at.button(key="run").disabled and not at.exception
     at.text_input(key="data_cifar10_lt_root").set_value(folder("cifar10", 20, 4))
     at.number_input(key="data_cifar10_lt_val_per_class").set_value(2)

@@ -20,7 +20,9 @@ import pytest
 import torch
 
 import workbench as wb
+from wbui.budget import offered
 from wbui.experiment import Experiment
+from wbui.sidebar import SCHEDULE_FIELDS
 from workbench import cli
 from workbench.params import ConfigError, ParamSpec, param, specs
 from workbench.schemes.base import Batch, Scheme, State, TrainInfo
@@ -269,15 +271,18 @@ def test_the_sidebar_offers_a_widget_for_every_spec(app, throwaway):
     app.multiselect(key="schemes").set_value(wb.SCHEMES.names()).run()
     assert not app.exception
     keys = widget_keys(app)
+    assert all(name in keys for name in SCHEDULE_FIELDS)  # every run field the recipe needs
     missing = [(n, s.name) for n in wb.SCHEMES.names() for s in wb.SCHEMES.spec(n)
                if f"sch_{n}_{s.name}" not in keys]
     assert missing == []
-    for name in wb.DATASETS.names():
+    assert offered(wb.DATASETS) == [n for n in wb.DATASETS.names() if n != "arrays"]
+    assert offered(wb.MODELS) == [n for n in wb.MODELS.names() if n != "module"]
+    for name in offered(wb.DATASETS):  # arrays and module come from Python only
         app.selectbox(key="dataset").set_value(name).run()
         assert not app.exception
         keys = widget_keys(app)
         assert all(f"data_{name}_{s.name}" in keys for s in wb.DATASETS.spec(name)), name
-    for name in wb.MODELS.names():
+    for name in offered(wb.MODELS):
         app.selectbox(key="model").set_value(name).run()
         keys = widget_keys(app)
         assert all(f"model_{name}_{s.name}" in keys for s in wb.MODELS.spec(name)), name

@@ -42,11 +42,19 @@ def default_epochs(dataset: str = "digits") -> int:
                               default_budget(dataset).get("epochs", RUN_DEFAULTS["epochs"])))
 
 
-def model_for(task: str, current: str = "mlp") -> str:
-    """``current`` if it fits ``task``, else the first model that does."""
-    if task in MODELS.get(current).tasks:
-        return current
-    return next(m for m in MODELS.names() if task in MODELS.get(m).tasks)
+def offered(registry) -> list[str]:
+    """The names the app offers: not those whose objects live in a Python session
+    (``from_python``: ``arrays``, ``module``; use them from Python)."""
+    return [n for n in registry.names() if not getattr(registry.get(n), "from_python", False)]
+
+
+def model_for(task: str, current: str = "mlp", inputs: str = "vector") -> str:
+    """``current`` if it fits ``task`` and the data set's ``inputs`` (vector or image),
+    else the first offered model that does (``cnn`` for images)."""
+    def fit(m: str) -> bool:
+        cls = MODELS.get(m)
+        return task in cls.tasks and getattr(cls, "inputs", "vector") == inputs
+    return current if fit(current) else next(m for m in offered(MODELS) if fit(m))
 
 
 def fits(kind: str, task: str) -> bool:
@@ -67,7 +75,8 @@ def default_experiment(dataset: str) -> Experiment:
               **getattr(DATASETS.get(dataset), "example_params", dict)()}
     cfg = RunConfig(dataset=dataset, dataset_params=params,
                     imbalance=[t for t in DEFAULT_IMBALANCE if fits(t["kind"], task)],
-                    model=model_for(task), epochs=default_epochs(dataset),
+                    model=model_for(task, inputs=getattr(DATASETS.get(dataset), "inputs",
+                                                         "vector")), epochs=default_epochs(dataset),
                     batch_size=budget.get("batch_size", RUN_DEFAULTS["batch_size"]))
     schemes = [(s, scheme_params(s, task)) for s in DEFAULT_SCHEMES]
     return Experiment(cfg, schemes, list(range(DEFAULT_SEEDS)), n_seeds=DEFAULT_SEEDS)

@@ -35,12 +35,16 @@ from .budget import (
     default_epochs,
     fits,
     model_for,
+    offered,
     scheme_params,
 )
 from .experiment import MAX_SEEDS, Experiment
 from .params import param_input, tidy
 
-RUN_SPECS = {s.name: s for s in specs(RunConfig)}  # widgets and help of the run's own fields
+RUN_SPECS = {s.name: s for s in specs(RunConfig)}
+# the CIFAR-LT recipe's knobs (SGD momentum, weight decay, warm-up, step / cosine decay)
+SCHEDULE_FIELDS = ("momentum", "weight_decay", "lr_schedule", "warmup_epochs", "lr_milestones",
+                   "lr_gamma")  # widgets and help of the run's own fields
 LABELS = {"batch_size": "Batch size", "lr": "Learning rate", "selection": "Selection rule"}
 
 
@@ -60,7 +64,8 @@ def _dataset_changed() -> None:
         value = start.get(spec.name, spec.default)
         ss[f"data_{name}_{spec.name}"] = ", ".join(map(str, value)) \
             if spec.kind == "list" else value
-    ss["model"] = model_for(task, ss.get("model", "mlp"))
+    ss["model"] = model_for(task, ss.get("model", "mlp"),
+                            getattr(DATASETS.get(name), "inputs", "vector"))
     ss.imbalance_ids = {t: k for t, k in ss.get("imbalance_ids", {}).items()
                         if fits(ss.get(f"imb{t}_kind", k), task)}
     for scheme in ss.get("schemes", []):
@@ -74,9 +79,10 @@ def experiment_controls() -> tuple[Experiment, dict[str, str]]:
     slots: dict[str, st.delta_generator.DeltaGenerator] = {}
 
     bar.subheader("Data")
-    dataset = bar.selectbox("Data set", DATASETS.names(), index=DATASETS.names().index("digits"),
+    datasets = offered(DATASETS)
+    dataset = bar.selectbox("Data set", datasets, index=datasets.index("digits"),
                             key="dataset", on_change=_dataset_changed, help=" \n".join(
-                                f"**{d}**: {DATASETS.describe(d)}" for d in DATASETS.names()))
+                                f"**{d}**: {DATASETS.describe(d)}" for d in datasets))
     bar.caption(DATASETS.describe(dataset))
     example = getattr(DATASETS.get(dataset), "example_params", dict)()  # csv: a bundled file
     start = {**default_budget(dataset).get("dataset_params", {}), **example}
@@ -87,7 +93,8 @@ def experiment_controls() -> tuple[Experiment, dict[str, str]]:
     imbalance = _imbalance_controls(bar, slots)
 
     bar.subheader("Model")
-    model = bar.selectbox("Model", MODELS.names(), index=MODELS.names().index("mlp"),
+    models = offered(MODELS)
+    model = bar.selectbox("Model", models, index=models.index("mlp"),
                           key="model", help="linear: logistic/linear regression; mlp: ReLU "
                           "multi-layer perceptron (hidden widths as a comma-separated list).")
     model_params = _params(bar, MODELS, model, f"model_{model}")
@@ -100,6 +107,10 @@ def experiment_controls() -> tuple[Experiment, dict[str, str]]:
                           ("lr", None), ("optimizer", None)):
         fields[name] = _run_field(bar, name, initial)
         slots[name] = bar.empty()
+    schedule = bar.expander("Momentum, weight decay, learning-rate schedule")
+    for name in SCHEDULE_FIELDS:
+        fields[name] = _run_field(schedule, name)
+        slots[name] = schedule.empty()
 
     bar.subheader("Schemes to compare")
     schemes = _scheme_controls(bar, slots)
@@ -147,6 +158,13 @@ def _params(bar, registry, name: str, prefix: str, start: dict | None = None,
             value = paths[spec.name] = _file_input(bar, spec, initial, key, files)
             if slots is not None:
                 slots[f"file:{spec.name}"] = bar.empty()
+        elif spec.folder:  # a folder on this machine (CIFAR's root): guarded like a path
+            value = param_input(bar, spec, initial, key, source)
+            why = upload.refusal(str(value), (), _store_root(), folder=True)
+            if why and files is not None:
+                files[f"file:{spec.name}"] = why
+            if slots is not None:
+                slots[f"file:{spec.name}"] = bar.empty()
         elif spec.columns_of and paths.get(spec.columns_of):
             value = _column_input(bar, spec, initial, key, paths[spec.columns_of], source)
         else:
@@ -154,6 +172,12 @@ def _params(bar, registry, name: str, prefix: str, start: dict | None = None,
         if value != spec.default:
             out[spec.name] = tidy(value)
     return out
+
+
+def _store_root():
+    from .runner import store
+
+    return store().root
 
 
 def _file_input(bar, spec, initial: str, key: str, files: dict | None) -> str:
@@ -183,7 +207,7 @@ def _file_input(bar, spec, initial: str, key: str, files: dict | None) -> str:
                               f"files is {'allowed' if allowed else 'off'} here "
                               f"({upload.ALLOW_ENV}=1 allows it); the bundled example is "
                               "always allowed.")
-        why = upload.refusal(path, types, store().root)
+        why = upload.refusal(path, types, store().root, folder=spec.folder)
         if why:
             (files if files is not None else {})[f"file:{spec.name}"] = why
             return ""

@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from workbench.data.adult import data_dir
+
 ALLOW_ENV = "WORKBENCH_ALLOW_SERVER_PATHS"
 
 
@@ -68,23 +70,27 @@ def save_upload(data: bytes, name: str, store_root, types: tuple) -> Path:
 
 def safe_roots(store_root) -> list[Path]:
     """Folders the app may always read: uploads and the bundled example data."""
-    from workbench.data.adult import data_dir
-
     return [(Path(store_root) / "uploads").resolve(), (data_dir() / "examples").resolve()]
 
 
-def refusal(path: str, types: tuple, store_root, allowed: bool | None = None) -> str | None:
+def refusal(path: str, types: tuple, store_root, allowed: bool | None = None,
+            folder: bool = False) -> str | None:
     """Why a typed path may not be read (None when it may): server paths are off unless
-    the host allows them; uploads and the bundled examples are always fine."""
+    the host allows them; uploads and the bundled examples are always fine, and so is
+    the data folder for a ``folder`` parameter (CIFAR's root: the host chose it)."""
     if not path.strip():
         return None
     allowed = server_paths_allowed() if allowed is None else allowed
     real = Path(os.path.realpath(Path(path).expanduser()))
     if any(real.is_relative_to(root) for root in safe_roots(store_root)):
         return None
+    if folder and real.is_relative_to(data_dir().resolve()):
+        return None
     if not allowed:
         return (f"reading files on the server is off: {path} was not read. Upload the file "
                 f"instead (the host can allow server paths with {ALLOW_ENV}=1)")
+    if folder and (real.is_dir() or not types):
+        return None
     if file_type(real.name, types) is None:
         return (f"{path} is not one of the allowed file types: "
                 + ", ".join("." + t for t in types))

@@ -95,6 +95,7 @@ class ParamSpec:
     # offers an upload for it instead of a text box
     file_types: tuple | None = None
     columns_of: str | None = None  # a column of the file named by this field (the app's choice)
+    folder: bool = False  # a folder on the machine that trains: the app guards it like a path
 
     def interval(self) -> str:
         left = "[" if self.closed in ("both", "left") else "("
@@ -187,7 +188,7 @@ def param(default: Any, *, low: float | None = None, high: float | None = None,
           help: str = "", kind: str | None = None, noun: str = "", item: str | None = None,
           float32: tuple | None = None, typical: tuple | None = None,
           finite: bool = True, file_types: tuple | None = None,
-          columns_of: str | None = None) -> Any:
+          columns_of: str | None = None, folder: bool = False) -> Any:
     """A dataclass field that declares its rules (see the module docstring)."""
     if kind is None:
         kind = kind_of(default)
@@ -198,7 +199,7 @@ def param(default: Any, *, low: float | None = None, high: float | None = None,
                           help=help, noun=noun, item=item, float32=float32, typical=typical,
                           finite=finite,
                           file_types=None if file_types is None else tuple(file_types),
-                          columns_of=columns_of)}
+                          columns_of=columns_of, folder=folder)}
     if isinstance(default, (list, tuple)):
         items = list(default)
         return dataclasses.field(default_factory=lambda: list(items), metadata=meta)

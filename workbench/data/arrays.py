@@ -157,6 +157,7 @@ groups=g)) (or wb.compare); they cannot be chosen by name
     """
 
     task: ClassVar[str] = CLASSIFICATION  # the bundle carries the real task (as csv)
+    from_python: ClassVar[bool] = True  # objects of a Python session: not offered in the app
     key: str = param("", help="Content key of the arrays (set by wb.train(cfg, data=...)).")
     title: str = param("", help="The name given to ArrayData (shown with the run).")
     val: float = param(0.15, low=0, high=0.5, closed="neither", noun="a fraction",

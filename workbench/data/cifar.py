@@ -184,7 +184,8 @@ class CIFAR10LT(_CIFARLT):
 
     kind: ClassVar[str] = "cifar10"
     root: str = param("", help="Folder with data_batch_1..5 and test_batch (empty: "
-                               "cifar-10-batches-py in $WORKBENCH_DATA_DIR or data/).")
+                               "cifar-10-batches-py in $WORKBENCH_DATA_DIR or data/).",
+                      folder=True)
     ratio: float = param(100.0, **_RATIO)
     val_per_class: int = param(50, low=1, high=4999, help="Validation images per class, "
                                                           "held out from training.")
@@ -207,7 +208,7 @@ class CIFAR100LT(_CIFARLT):
 
     kind: ClassVar[str] = "cifar100"
     root: str = param("", help="Folder with train and test (empty: cifar-100-python in "
-                               "$WORKBENCH_DATA_DIR or data/).")
+                               "$WORKBENCH_DATA_DIR or data/).", folder=True)
     ratio: float = param(100.0, **_RATIO)
     val_per_class: int = param(10, low=1, high=499, help="Validation images per class, held "
                                                          "out from training.")

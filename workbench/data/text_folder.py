@@ -174,7 +174,8 @@ file per domain)
 
     task: ClassVar[str] = LM
     path: str = param("", help="A folder (or a .zip of one) with one sub-folder or one file "
-                               "of UTF-8 text per domain (required).", file_types=("zip",))
+                               "of UTF-8 text per domain (required).", file_types=("zip",),
+                      folder=True)
     seq_len: int = param(64, low=2, high=1024, help="Bytes (tokens) per sequence.")
     max_per_domain: int = param(5000, low=MIN_WINDOWS, high=1_000_000, log=True,
                                 help="Most sequences taken from one domain (a seeded random "

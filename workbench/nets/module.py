@@ -61,6 +61,7 @@ factory(n_in, n_out) -> nn.Module (or wb.compare); it cannot be chosen by name
     """
 
     tasks: ClassVar[tuple[str, ...]] = ("classification", "regression", "lm")
+    from_python: ClassVar[bool] = True  # a factory of a Python session: not offered in the app
     key: str = param("", help="Content key of the module factory (set by wb.train(cfg, "
                               "model=...)).")
     title: str = param("", help="The factory's qualified name (shown with the run).")
