@@ -99,7 +99,7 @@ def test_a_sidebar_run_fills_every_view(app):
     stored = RunStore(os.environ["WORKBENCH_STORE"]).load(at.session_state["keys"][0])
     assert stored.info["execution"] == "batched (4 replicas)"  # one batch per seed
     expected = {"Overview": (1, 1), "Weights": (6, 0), "Samples": (2, 1), "Groups": (1, 0),
-                "Calibration": (3, 1), "Data": (2, 0), "Runs": (0, 1), "Learn": (5, 0)}
+                "Calibration": (3, 1), "Data": (2, 0), "Runs": (0, 1), "Learn": (4, 0)}
     for tab, (charts, frames) in expected.items():
         _open(at, tab)
         assert len(at.get("plotly_chart")) >= charts, tab
@@ -108,8 +108,10 @@ def test_a_sidebar_run_fills_every_view(app):
             assert any("Worst group" in m.value for m in at.markdown)
         if tab == "Runs":
             assert at.get("download_button") and len(at.dataframe[0].value) == 8
-        if tab == "Learn":
-            assert len(at.latex) >= 4 and any("B = 2" in i.value for i in at.info)
+        if tab == "Learn":  # a card per scheme of the comparison; any other on request
+            assert len(at.latex) >= 3 and any("B = 2" in i.value for i in at.info)
+            at.multiselect(key="learn_more").set_value(["group_dro", "focal"]).run()
+            assert len(at.get("plotly_chart")) == charts + 2
         if tab == "Weights":  # the sampler's batch composition
             assert any("Batch composition" in m.value for m in at.markdown)
 
@@ -367,3 +369,18 @@ def test_samples_view_maps_flipped_labels_to_the_hard_to_learn_region(app):
     table = at.table[0].value
     assert set(table["noisy"]) == {True, False}
     assert "hard-to-learn" in table.columns and at.selectbox(key="samples_pick").value >= 0
+
+
+@pytest.mark.parametrize("dataset, metric", [("features", "worst_group_accuracy"),
+                                             ("text_folder", "perplexity")])
+def test_a_users_data_set_trains_from_the_app_on_its_bundled_example(app, dataset, metric):
+    """features (.npz embeddings) and text_folder (a corpus folder) from the sidebar: the
+    bundled example is preselected, a run trains and the Overview shows its metric."""
+    at = _small_run(app, dataset, schemes=["uniform", "linupper"])
+    assert at.session_state["dataset"] == dataset
+    stored = RunStore(at.session_state["store_root"] if "store_root" in at.session_state
+                      else __import__("os").environ["WORKBENCH_STORE"]
+                      ).load(at.session_state["keys"][0])
+    assert stored.status == "done" and metric in stored.summary
+    for tab in ("Overview", "Groups"):
+        _open(at, tab)

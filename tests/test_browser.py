@@ -230,7 +230,7 @@ def test_live_chart_banner_and_uploaded_csv(page, tmp_path):
     page.get_by_text("runs ready").first.wait_for()
     _tab(page, "Overview")
     panel = _panel(page)
-    panel.locator('[data-testid="stDataFrame"]').first.wait_for()
+    panel.locator('[data-testid="stDataFrame"], [data-testid="stTable"]').first.wait_for()
     _shoot(page, "live-3-uploaded-csv")
     for tab in ("Overview", "Weights", "Samples", "Groups", "Calibration", "Data", "Runs"):
         _tab(page, tab)

@@ -32,15 +32,22 @@ def show(results, experiment) -> None:
                "the batch and have batch mean 1; **group** schemes minimise "
                "Σ_g q_g · mean loss of g over the groups in the batch.")
     chosen = [name for name, _ in experiment.schemes] if experiment else []
-    order = chosen + [n for n in SCHEMES.names() if n not in chosen]
-    st.caption(f"The {len(chosen)} schemes of this comparison first, then the other "
-               f"{len(order) - len(chosen)} registered ones.")
-    for name in order:
-        blurb = SCHEMES.describe(name)
-        blurb = blurb if len(blurb) <= 90 else blurb[:88].rsplit(" ", 1)[0] + " …"
+    others = [n for n in SCHEMES.names() if n not in chosen]
+    # one card (formula, words, live plot) per scheme of this comparison, plus any other
+    # scheme picked below: drawing all 23 plots made this tab take seconds to open
+    extra = st.multiselect(
+        f"Also explain ({len(others)} other registered schemes)", others, key="learn_more",
+        format_func=lambda n: f"{n} — {_blurb(n)}",
+        help="The cards of the schemes in this comparison are shown; add any other.")
+    for name in chosen + extra:
         tag = " · *in this comparison*" if name in chosen else ""
-        with st.expander(f"**{name}**{tag} — {blurb}", expanded=name in chosen):
+        with st.expander(f"**{name}**{tag} — {_blurb(name)}", expanded=True):
             _card(name)
+
+
+def _blurb(name: str) -> str:
+    blurb = SCHEMES.describe(name)
+    return blurb if len(blurb) <= 90 else blurb[:88].rsplit(" ", 1)[0] + " …"
 
 
 def _plain_words(name: str) -> str:
