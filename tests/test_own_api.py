@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -188,3 +189,21 @@ def test_split_given_and_images_with_own_model():
     run = wb.train(wb.RunConfig(epochs=15, batch_size=30, lr=1e-2), data=data, model=cnn)
     assert run.status == "done" and run.info["n_test"] == 30
     assert run.info["class_names"] == ["a", "b", "c"] and run.summary["accuracy"] > 0.6
+
+
+@pytest.mark.parametrize("factory, message", [
+    (lambda a, b: torch.nn.Linear(a, 5), "returns shape (2, 5) for a batch of shape (2, 4); a "
+                                         "classification task with 2 classes needs (batch, 2)"),
+    (lambda a, b: torch.nn.Linear(a, 1), "returns shape (2, 1)"),
+    (lambda a, b: torch.nn.Linear(a + 3, b), "fails on a batch of shape (2, 4)"),
+    (lambda a, b: torch.nn.Identity(), "has no trainable parameters"),
+    (lambda a, b: torch.nn.Linear(a, b).double(), "its parameters are torch.float64"),
+])
+def test_a_wrong_model_factory_is_named_before_training(factory, message):
+    """A factory whose module cannot train on the data says so in one message naming the
+    factory, the input shape and the output expected (5 logits for 2 classes used to
+    train silently)."""
+    X = np.random.default_rng(0).normal(size=(200, 4)).astype("float32")
+    data = wb.ArrayData(X, (X[:, 0] > 0).astype(int))
+    with pytest.raises(ValueError, match="model factory .*" + re.escape(message)):
+        wb.train(wb.RunConfig(epochs=1), data=data, model=factory)

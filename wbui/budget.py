@@ -49,12 +49,15 @@ def offered(registry) -> list[str]:
 
 
 def model_for(task: str, current: str = "mlp", inputs: str = "vector") -> str:
-    """``current`` if it fits ``task`` and the data set's ``inputs`` (vector or image),
-    else the first offered model that does (``cnn`` for images)."""
+    """The model for a data set of ``task`` and ``inputs`` (vector or image): ``current``
+    when it is mlp or linear and fits, else mlp where it fits, else the first offered model
+    that does (``cnn`` for images, ``transformer`` for lm)."""
     def fit(m: str) -> bool:
         cls = MODELS.get(m)
         return task in cls.tasks and getattr(cls, "inputs", "vector") == inputs
-    return current if fit(current) else next(m for m in offered(MODELS) if fit(m))
+    if fit(current) and current in ("mlp", "linear"):  # a user's plain choice is kept
+        return current
+    return next(m for m in ("mlp", *offered(MODELS)) if fit(m))
 
 
 def fits(kind: str, task: str) -> bool:
@@ -73,8 +76,8 @@ def default_experiment(dataset: str) -> Experiment:
     budget, task = default_budget(dataset), DATASETS.get(dataset).task
     params = {**budget.get("dataset_params", {}),
               **getattr(DATASETS.get(dataset), "example_params", dict)()}
-    cfg = RunConfig(dataset=dataset, dataset_params=params,
-                    imbalance=[t for t in DEFAULT_IMBALANCE if fits(t["kind"], task)],
+    imbalance = budget.get("imbalance", [t for t in DEFAULT_IMBALANCE if fits(t["kind"], task)])
+    cfg = RunConfig(dataset=dataset, dataset_params=params, imbalance=imbalance,
                     model=model_for(task, inputs=getattr(DATASETS.get(dataset), "inputs",
                                                          "vector")), epochs=default_epochs(dataset),
                     batch_size=budget.get("batch_size", RUN_DEFAULTS["batch_size"]))

@@ -22,7 +22,8 @@ from workbench import RunConfig
 from workbench.compare import comparison_configs
 
 FIELDS = ("batch_size", "epochs", "lr", "weight_decay", "optimizer", "selection", "seed",
-          "data_seed", "eval_every", "track", "device")
+          "data_seed", "eval_every", "track", "device", "momentum", "lr_schedule",
+          "warmup_epochs", "lr_milestones", "lr_gamma")
 DEFAULTS = {f.name: f.default for f in fields(RunConfig) if f.name in FIELDS}
 MAX_SEEDS = 20  # the sidebar's seed count: training seeds 0..n-1
 

@@ -45,7 +45,10 @@ RUN_SPECS = {s.name: s for s in specs(RunConfig)}
 # the CIFAR-LT recipe's knobs (SGD momentum, weight decay, warm-up, step / cosine decay)
 SCHEDULE_FIELDS = ("momentum", "weight_decay", "lr_schedule", "warmup_epochs", "lr_milestones",
                    "lr_gamma")  # widgets and help of the run's own fields
-LABELS = {"batch_size": "Batch size", "lr": "Learning rate", "selection": "Selection rule"}
+LABELS = {"batch_size": "Batch size", "lr": "Learning rate", "selection": "Selection rule",
+          "weight_decay": "Weight decay", "lr_schedule": "Learning-rate schedule",
+          "warmup_epochs": "Warm-up epochs", "lr_milestones": "Step milestones (epochs)",
+          "lr_gamma": "Step factor (gamma)"}
 
 
 def _dataset_changed() -> None:
@@ -66,6 +69,8 @@ def _dataset_changed() -> None:
             if spec.kind == "list" else value
     ss["model"] = model_for(task, ss.get("model", "mlp"),
                             getattr(DATASETS.get(name), "inputs", "vector"))
+    if "imbalance" in budget:  # e.g. CIFAR-LT is long-tailed already: no extra long tail
+        ss.imbalance_ids = {}
     ss.imbalance_ids = {t: k for t, k in ss.get("imbalance_ids", {}).items()
                         if fits(ss.get(f"imb{t}_kind", k), task)}
     for scheme in ss.get("schemes", []):
@@ -161,8 +166,10 @@ def _params(bar, registry, name: str, prefix: str, start: dict | None = None,
         elif spec.folder:  # a folder on this machine (CIFAR's root): guarded like a path
             value = param_input(bar, spec, initial, key, source)
             why = upload.refusal(str(value), (), _store_root(), folder=True)
-            if why and files is not None:
-                files[f"file:{spec.name}"] = why
+            if why:  # never read: the run would use the host's data folder instead
+                value = spec.default
+                if files is not None:
+                    files[f"file:{spec.name}"] = why
             if slots is not None:
                 slots[f"file:{spec.name}"] = bar.empty()
         elif spec.columns_of and paths.get(spec.columns_of):

@@ -86,6 +86,10 @@ def refusal(path: str, types: tuple, store_root, allowed: bool | None = None,
         return None
     if folder and real.is_relative_to(data_dir().resolve()):
         return None
+    if not allowed and folder and not types:
+        return (f"reading folders on the server is off: {path} was not read. Leave it empty "
+                f"for the host's data folder ({data_dir()}), or the host can allow server "
+                f"paths with {ALLOW_ENV}=1")
     if not allowed:
         return (f"reading files on the server is off: {path} was not read. Upload the file "
                 f"instead (the host can allow server paths with {ALLOW_ENV}=1)")

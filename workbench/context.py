@@ -115,7 +115,12 @@ class TrainingContext:
         if self.data.task == "lm":  # logits over the vocabulary
             n_out = int(self.data.extra["vocab_size"])
         spec = MODELS.create(self.config.model, **self.config.model_params)
-        return spec.build(self.data.n_features, n_out).to(self.device)
+        model = spec.build(self.data.n_features, n_out).to(self.device)
+        if getattr(spec, "from_python", False):  # a user's factory: check it on two samples
+            check_module(model, self.splits["train"].X[:2], n_out, self.data.task,
+                         f"model factory {spec.title or 'factory'}"
+                         f"({self.data.n_features}, {n_out})")
+        return model
 
     def build_optimizer(self, model: torch.nn.Module) -> torch.optim.Optimizer:
         return make_optimizer(self.config, list(model.parameters()))
@@ -216,3 +221,40 @@ def selection_score(selection: str, rows: list[dict], group_names: list[str]) ->
         return min(values) if values else -math.inf
     return next((sign * r["value"] for r in val if r["group"] == "all" and r["metric"] == metric),
                 -math.inf)
+
+
+def check_module(model: torch.nn.Module, x: torch.Tensor, n_out: int, task: str,
+                 title: str) -> None:
+    """A user's module, tried on two training samples before training: one clear error
+    naming the factory, the input and the output expected, instead of a raw torch error
+    (or silent nonsense: 5 logits for a 2-class task trains without any error).
+
+    Example:
+        >>> check_module(torch.nn.Linear(3, 5), torch.zeros(2, 3), 2, "classification", "f(3, 2)")
+        Traceback (most recent call last):
+        ...
+        ValueError: f(3, 2): its module returns shape (2, 5) for a batch of shape (2, 3); a \
+classification task with 2 classes needs (batch, 2)
+    """
+    params = list(model.parameters())
+    check(len(params) > 0, f"{title}: its module has no trainable parameters")
+    bad = sorted({str(p.dtype) for p in params if p.dtype != torch.float32})
+    check(not bad, f"{title}: its parameters are {', '.join(bad)}; the workbench trains "
+                   "float32 modules (drop .double() / .half())")
+    with torch.no_grad():
+        try:
+            out = model(x)
+        except Exception as err:  # the user's module: say where it failed, then what
+            raise ValueError(f"{title}: its module fails on a batch of shape "
+                             f"{tuple(x.shape)} ({x.dtype}): {type(err).__name__}: {err}"
+                             ) from None
+    need = {"classification": ((2, n_out), f"(batch, {n_out})"),
+            "regression": ((2,), "(batch,) or (batch, 1)"),
+            "lm": ((2, *x.shape[1:], n_out), f"(batch, seq_len, {n_out})")}[task]
+    shape = tuple(out.shape) if isinstance(out, torch.Tensor) else None
+    ok = shape == need[0] or (task == "regression" and shape == (2, 1))
+    what = (f"{task} task with {n_out} classes" if task == "classification"
+            else f"{task} task")
+    check(ok, f"{title}: its module returns "
+              f"{'shape ' + str(shape) if shape else type(out).__name__} for a batch of shape "
+              f"{tuple(x.shape)}; a {what} needs {need[1]}")

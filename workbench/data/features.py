@@ -109,6 +109,8 @@ class Features(Params):
     """
 
     task: ClassVar[str] = CLASSIFICATION
+    # the app's default: the file's own group shift, no extra long tail
+    default_budget: ClassVar[dict] = {"imbalance": []}
     path: str = param("", help="The .npz or .parquet file of embeddings (required).",
                       file_types=("npz", "parquet"))
     label: str = param("y", columns_of="path",
