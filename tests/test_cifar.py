@@ -383,8 +383,12 @@ def test_the_app_reports_missing_files_then_trains_on_a_fixture(monkeypatch, tmp
     monkeypatch.setenv("WORKBENCH_ALLOW_SERVER_PATHS", "0")
     at.selectbox(key="dataset").set_value("cifar10_lt").run()
     assert at.selectbox(key="model").value == "cnn"  # the first model that takes images
-    at.text_input(key="data_cifar10_lt_root").set_value("/etc").run()  # a server folder
-    assert "reading files on the server is off" in " ".join(e.value for e in at.error)
+    at.number_input(key="batch_size").set_value(4096).run()  # more than a fixture has
+    at.text_input(key="data_cifar10_lt_root").set_value(folder("cifar10", 20, 4)).run()
+    errors = " ".join(e.value for e in at.error)  # a server folder: refused and never read
+    assert "reading folders on the server is off" in errors and "training split" not in errors
+    assert at.button(key="run").disabled
+    at.number_input(key="batch_size").set_value(64).run()
     monkeypatch.setenv("WORKBENCH_ALLOW_SERVER_PATHS", "1")
     at.text_input(key="data_cifar10_lt_root").set_value(str(tmp_path / "none")).run()
     assert "workbench data fetch cifar10" in " ".join(e.value for e in at.error)
@@ -394,7 +398,7 @@ def test_the_app_reports_missing_files_then_trains_on_a_fixture(monkeypatch, tmp
     assert at.button(key="run").disabled and not at.exception
     at.text_input(key="data_cifar10_lt_root").set_value(folder("cifar10", 20, 4))
     at.number_input(key="data_cifar10_lt_val_per_class").set_value(2)
-    at.button(key="imb0_remove").click().run()  # the default long tail: the data has one
+    assert not at.session_state["imbalance_ids"]  # CIFAR-LT is long-tailed already
     at.number_input(key="batch_size").set_value(16)
     at.number_input(key="seeds").set_value(1)
     at.multiselect(key="schemes").set_value(["uniform", "drw"])

@@ -136,6 +136,8 @@ def experiment_controls() -> tuple[Experiment, dict[str, str]]:
         problems.pop("dataset", None)
         problems.update(files)
     for where, message in problems.items():
+        for path, name in st.session_state.get("upload_names", {}).items():
+            message = message.replace(path, name)  # the user's file name, not the store's
         slot = slots.get(where) or slots.get(where.split(":")[0]) or slots["general"]
         slot.error(message, icon=":material/error:")
     return exp, problems
@@ -205,6 +207,7 @@ def _file_input(bar, spec, initial: str, key: str, files: dict | None) -> str:
             (files if files is not None else {})[f"file:{spec.name}"] = str(err)
             return ""
         bar.caption(f"Using the uploaded **{up.name}** ({len(up.getvalue()) / 1024:.0f} kB).")
+        st.session_state.setdefault("upload_names", {})[path] = up.name  # for messages
     else:
         allowed = upload.server_paths_allowed()
         path = bar.text_input("or a file on the server" if allowed else
@@ -336,7 +339,7 @@ def estimate_controls(exp: Experiment, problems: dict) -> None:
     epochs = exp.config.epochs
     smaller = smaller_epochs(epochs, est.seconds)
     if smaller < epochs:
-        bar.button(f"Use {smaller} epochs instead (about "
+        bar.button(f"Use {smaller} epoch{'s' if smaller != 1 else ''} instead (about "
                    f"{duration(est.seconds * smaller / epochs)})", key="smaller_budget",
                    icon=":material/speed:", on_click=_set_epochs, args=(smaller,),
                    help="Fewer passes over the data: the other settings stay.")

@@ -192,6 +192,9 @@ class RunConfig:
         check(self.warmup_epochs <= self.epochs,
               f"warmup_epochs {self.warmup_epochs:g} is longer than the run ({self.epochs} "
               f"epochs); allowed: 0..{self.epochs}", "run", "warmup_epochs")
+        check(list(self.lr_milestones) == sorted(set(self.lr_milestones)),
+              f"lr_milestones must increase, got {list(self.lr_milestones)}; e.g. [160, 180]",
+              "run", "lr_milestones")
         late = [m for m in self.lr_milestones if m >= self.epochs]
         check(self.lr_schedule != "step" or not late,
               f"lr_milestones {late} are not before the last epoch ({self.epochs} epochs): the "

@@ -171,7 +171,7 @@ groups=g)) (or wb.compare); they cannot be chosen by name
         check(self.key in LOADED,
               f"arrays {self.title or 'arrays'!r} (key {self.key}) are not loaded in this "
               "process: pass data=wb.ArrayData(...) to wb.train or wb.compare again (a stored "
-              "run of them loads without them: RunStore.load)")
+              "run of them loads without them: RunStore(...).get(cfg))")
         return LOADED[self.key]
 
     def preflight(self) -> None:

@@ -92,10 +92,13 @@ class _CIFARLT(Params):
     kind: ClassVar[str] = "cifar10"
 
     def folder(self) -> Path:
-        """``root``, or ``<data dir>/<the archive's folder>`` when ``root`` is empty
-        (data dir: ``$WORKBENCH_DATA_DIR`` or the project's ``data/``)."""
+        """``root`` (or its ``<archive's folder>`` sub-folder, where ``data fetch --root
+        root`` put the files), or ``<data dir>/<the archive's folder>`` when ``root`` is
+        empty (data dir: ``$WORKBENCH_DATA_DIR`` or the project's ``data/``)."""
         if self.root:
-            return Path(self.root).expanduser()
+            root = Path(self.root).expanduser()
+            inner = root / SOURCES[self.kind].folder
+            return inner if missing_files(root, self.kind) and inner.is_dir() else root
         return data_dir() / SOURCES[self.kind].folder
 
     def files(self) -> list[Path]:

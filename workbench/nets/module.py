@@ -73,5 +73,5 @@ factory(n_in, n_out) -> nn.Module (or wb.compare); it cannot be chosen by name
         check(self.key in FACTORIES,
               f"model module {self.title!r} (key {self.key}) is not loaded in this process: "
               "pass model=<the factory> to wb.train or wb.compare again (a stored run of it "
-              "loads without it: RunStore.load)")
+              "loads without it: RunStore(...).get(cfg))")
         return built(FACTORIES[self.key], n_in, n_out, self.title)
