@@ -110,6 +110,12 @@ MEASURE = r"""
 """
 
 
+def one_set_of_tabs(page, n: int) -> None:
+    """Wait until the page shows one set of the n view tabs: for about a second after a
+    comparison finishes, the live fragment's views and the rerun's are both on the page."""
+    page.wait_for_function(f"document.querySelectorAll('[role=tab]').length === {n}")
+
+
 def _panel(page):
     return page.locator('[data-testid="stTabs"] [role="tabpanel"]:visible').first
 
@@ -165,6 +171,7 @@ def capture(url: str, out: Path = ROOT / "test-artifacts", widths=WIDTHS, tabs=T
                 page.set_default_timeout(timeout_ms)
                 page.goto(url)
                 page.get_by_text(ready).first.wait_for()
+                one_set_of_tabs(page, len(TABS))
                 for i, tab in enumerate(tabs):
                     page.get_by_role("tab", name=tab).click()
                     _settle(page, tab)

@@ -24,6 +24,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from screenshots import one_set_of_tabs  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -127,34 +130,10 @@ def _shoot(page, name: str) -> None:
     page.set_viewport_size({"width": 1440, "height": 1000})
 
 
-def test_every_tab_renders_in_chromium(page):
-    page.get_by_text("Reweighting workbench").first.wait_for()
-    page.get_by_text("9 runs ready").wait_for()  # the default comparison, trained
-    assert page.title() == "Reweighting workbench"
-    labels = [t.inner_text().strip() for t in page.get_by_role("tab").all()]
-    assert labels == list(TABS)
-    for i, (tab, n_charts) in enumerate(TABS.items()):
-        page.get_by_role("tab", name=tab).click()
-        panel = _panel(page)
-        panel.get_by_role("heading").filter(has_text=tab if tab != "Runs" else "Runs in")\
-            .first.wait_for()
-        if n_charts:
-            plots = panel.locator('[data-testid="stPlotlyChart"] .js-plotly-plot')
-            plots.nth(n_charts - 1).wait_for()
-            assert plots.count() >= n_charts, tab
-            assert panel.locator(".js-plotly-plot .main-svg").count() >= n_charts
-        if tab in ("Overview", "Calibration", "Runs"):
-            grid = panel.locator('[data-testid="stDataFrame"], [data-testid="stTable"]').first
-            grid.wait_for()  # Overview and Calibration: static tables (st.table)
-            grid.locator('[role="row"], tr').nth(3).wait_for(state="attached")  # header + 3
-        page.wait_for_timeout(800)  # let Plotly finish its transitions
-        _shoot(page, f"{i + 1}-{tab.lower()}")
-    assert not page.locator('[data-testid="stException"]').count()
-
-
 def test_cancel_stops_a_running_comparison(page):
     """A real click on Cancel interrupts training; finished runs are kept and shown."""
     page.get_by_text("9 runs ready").wait_for()
+    one_set_of_tabs(page, len(TABS))
     epochs = page.get_by_role("spinbutton", name="Epochs")
     epochs.fill("60")
     epochs.press("Enter")
@@ -194,6 +173,7 @@ def test_live_chart_banner_and_uploaded_csv(page, tmp_path):
     """A chart drawn while the comparison still trains, the out-of-date banner after a
     change, and a CSV through the real upload widget, its columns chosen, trained."""
     page.get_by_text("9 runs ready").wait_for()  # the default comparison, trained
+    one_set_of_tabs(page, len(TABS))
     # 1. the banner: the sidebar no longer matches the results shown
     _set_number(page, "Epochs", 150)
     page.get_by_text("Out of date").first.wait_for()
@@ -228,6 +208,7 @@ def test_live_chart_banner_and_uploaded_csv(page, tmp_path):
     run = page.get_by_role("button", name="Run comparison")
     run.click()
     page.get_by_text("runs ready").first.wait_for()
+    one_set_of_tabs(page, len(TABS))
     _tab(page, "Overview")
     panel = _panel(page)
     panel.locator('[data-testid="stDataFrame"], [data-testid="stTable"]').first.wait_for()
