@@ -130,28 +130,6 @@ def _shoot(page, name: str) -> None:
     page.set_viewport_size({"width": 1440, "height": 1000})
 
 
-def test_cancel_stops_a_running_comparison(page):
-    """A real click on Cancel interrupts training; finished runs are kept and shown."""
-    page.get_by_text("9 runs ready").wait_for()
-    one_set_of_tabs(page, len(TABS))
-    epochs = page.get_by_role("spinbutton", name="Epochs")
-    epochs.fill("60")
-    epochs.press("Enter")
-    page.get_by_role("button", name="Run comparison").click()
-    page.get_by_text("Training batch 2/3").first.wait_for()  # batch 1 (seed 0) is stored
-    page.locator(".st-key-cancel button").first.click()
-    page.get_by_text("runs had finished").first.wait_for()
-    _panel(page).locator(".js-plotly-plot").first.wait_for()
-    _shoot(page, "8-cancelled")
-    assert not page.locator('[data-testid="stException"]').count()
-    lr = page.get_by_role("spinbutton", name="Learning rate")
-    lr.fill("-1")
-    lr.press("Enter")
-    page.get_by_text("lr must be a number in (0, 10]").wait_for()  # beside the control
-    assert page.get_by_role("button", name="Run comparison").is_disabled()
-    _shoot(page, "9-bad-value")
-
-
 def _set_number(page, label: str, value) -> None:
     box = page.get_by_role("spinbutton", name=label)
     box.fill(str(value))
