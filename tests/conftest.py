@@ -24,3 +24,20 @@ def _restore_main_module():
     yield
     if main is not None:
         sys.modules["__main__"] = main
+
+
+@pytest.fixture
+def app(monkeypatch, tmp_path):
+    """The dashboard in Streamlit's AppTest with a fresh store, 1-epoch defaults and the
+    first-load auto-run skipped (``started``)."""
+    from pathlib import Path
+
+    pytest.importorskip("streamlit")
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("WORKBENCH_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("WORKBENCH_APP_DEFAULT_EPOCHS", "1")
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"),
+                           default_timeout=120)
+    at.session_state["started"] = True
+    return at.run()

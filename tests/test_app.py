@@ -23,16 +23,6 @@ TABS = ["Overview", "Weights", "Samples", "Groups", "Calibration", "Data", "What
         "Learn"]
 
 
-@pytest.fixture
-def app(monkeypatch, tmp_path):
-    """An AppTest with a fresh store; the first-load auto-run is skipped (``started``)."""
-    monkeypatch.setenv("WORKBENCH_STORE", str(tmp_path / "store"))
-    monkeypatch.setenv("WORKBENCH_APP_DEFAULT_EPOCHS", "1")
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["started"] = True
-    return at.run()
-
-
 def _settle(at: AppTest, timeout: float = 120) -> AppTest:
     """Wait for the background training of a comparison, then rerun (as the live
     fragment does when it sees the job end)."""

@@ -371,15 +371,8 @@ def test_trains_from_the_cli(tmp_path):
     assert "few_shot" not in out["summary"] and "worst_group_accuracy" in out["summary"]
 
 
-def test_the_app_reports_missing_files_then_trains_on_a_fixture(monkeypatch, tmp_path):
-    pytest.importorskip("streamlit")
-    from streamlit.testing.v1 import AppTest
-
-    monkeypatch.setenv("WORKBENCH_STORE", str(tmp_path / "store"))
-    monkeypatch.setenv("WORKBENCH_APP_DEFAULT_EPOCHS", "1")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.session_state["started"] = True
-    at.run()
+def test_the_app_reports_missing_files_then_trains_on_a_fixture(app, monkeypatch, tmp_path):
+    at = app  # the conftest fixture: fresh store, started
     monkeypatch.setenv("WORKBENCH_ALLOW_SERVER_PATHS", "0")
     at.selectbox(key="dataset").set_value("cifar10_lt").run()
     assert at.selectbox(key="model").value == "cnn"  # the first model that takes images

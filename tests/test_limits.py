@@ -130,15 +130,8 @@ def test_hidden_accepts_a_bare_width_and_a_comma_list(text, hidden):
     assert wb.MODELS.create(cfg.model, **cfg.model_params).hidden == hidden
 
 
-def test_the_app_shows_a_too_large_batch_beside_its_control(monkeypatch, tmp_path):
-    pytest.importorskip("streamlit")
-    from streamlit.testing.v1 import AppTest
-
-    monkeypatch.setenv("WORKBENCH_STORE", str(tmp_path / "store"))
-    monkeypatch.setenv("WORKBENCH_APP_DEFAULT_EPOCHS", "1")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.session_state["started"] = True
-    at.run()
+def test_the_app_shows_a_too_large_batch_beside_its_control(app, tmp_path):
+    at = app  # the conftest fixture: fresh store, started
     at.number_input(key="batch_size").set_value(10**9).run()
     assert [e.value for e in at.error if "batch_size" in e.value][0].startswith(
         "batch_size 1000000000 is larger than the training split")
