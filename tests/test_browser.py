@@ -153,10 +153,12 @@ def test_live_chart_banner_and_uploaded_csv(page, tmp_path):
     page.get_by_text("9 runs ready").wait_for()  # the default comparison, trained
     one_set_of_tabs(page, len(TABS))
     # 1. the banner: the sidebar no longer matches the results shown
-    _set_number(page, "Epochs", 150)
+    _set_number(page, "Epochs", 3000)  # minutes of training: Cancel always comes first
     page.get_by_text("Out of date").first.wait_for()
     _shoot(page, "live-1-banner")
-    # 2. a chart while the comparison is still training (several seconds)
+    # 2. a chart while the comparison is still training, then Cancel (150 epochs were
+    # once over in 17 s, before the screenshots and the click: the test then waited for a
+    # "cancelled" note that could not come)
     page.get_by_role("button", name="Run comparison").click()
     page.get_by_text("s elapsed").first.wait_for()
     page.locator(".st-key-live_box .js-plotly-plot .main-svg").first.wait_for()

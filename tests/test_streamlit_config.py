@@ -1,5 +1,6 @@
-"""The dashboard's Streamlit settings: the file watcher skips the venv, the run store and
-data; no usage statistics; no Deploy button (``.streamlit/config.toml``)."""
+"""The dashboard's Streamlit settings: no file watcher (when a developer turns it on, it
+skips the venv, the run store and data); no usage statistics; no Deploy button
+(``.streamlit/config.toml``)."""
 
 from __future__ import annotations
 
@@ -24,5 +25,6 @@ def test_streamlit_reads_the_projects_settings():
             settings[key.strip()] = value
     assert settings["gatherUsageStats"] == "false"
     assert settings["toolbarMode"] == '"viewer"'
+    assert settings["fileWatcherType"] == '"none"'
     for folder in (".venv", "runs", "data"):
         assert f'"{folder}"' in settings["folderWatchBlacklist"]
