@@ -16,10 +16,18 @@ from the training files' images (a balanced validation set held out from trainin
 training images are then drawn from the rest, so only classes whose n_c exceeds what is left
 shrink (on CIFAR-10 with the defaults: class 0 keeps 4,950 instead of 5,000; every other
 class has its published count). A class keeps at least one image (tiny fixtures).
+A smaller problem of the same shape, for a CPU: ``n_max`` replaces the files' images per
+class in the profile (``n_max=200`` at ratio 100: 200, 119, 71, 43, 25, 15, 9, 5, 3, 2) and
+``test_per_class`` keeps that many test images of every class, drawn with the load seed
+after the training images (the test split stays balanced; the training split does not
+change). Both are upper bounds (a file with fewer images gives what it has); 0, their
+default, is the published setting.
 Groups (``group_by="shot"``): many-shot (> 100 training images), medium-shot (20..100) and
 few-shot (< 20) classes, the usual split (Liu et al., OLTR, CVPR 2019), so worst-group
 accuracy is the accuracy of the rarest kind of class; only kinds that have a class are
 groups (CIFAR-10-LT at ratio 100 has no few-shot class: its worst group is medium-shot).
+The kinds come from the training counts as drawn, so a smaller ``n_max`` moves classes to
+rarer kinds (``n_max=200``: 2 many-, 3 medium-, 5 few-shot classes).
 ``group_by="class"`` makes each class a group. Images stay uint8 (n, 3, 32, 32) (a 50,000
 image split is 150 MB, not 600 MB of float32); the image models convert each batch
 (``nets/images.py``), and with ``augment`` the training batches get a random crop with
@@ -86,9 +94,6 @@ def _files(folder: str, kind: str, stamp: tuple) -> tuple[np.ndarray, ...]:
 class _CIFARLT(Params):
     task: ClassVar[str] = CLASSIFICATION
     inputs: ClassVar[str] = "image"  # (n, 3, 32, 32) uint8: the image models take them
-    # the app's default: CIFAR-LT is long-tailed already (no extra transform); one epoch of
-    # 3 schemes x 3 seeds with the cnn takes about a minute on 2 CPU cores: more wants a GPU
-    default_budget: ClassVar[dict] = {"epochs": 1, "imbalance": []}
     kind: ClassVar[str] = "cifar10"
 
     def folder(self) -> Path:
@@ -132,7 +137,8 @@ class _CIFARLT(Params):
                      f"{self.name} val_per_class={self.val_per_class} leaves no training image "
                      f"for a class with {available.min()} images in {folder}; allowed: "
                      f"1..{available.min() - 1}")
-        target = longtail_counts(int(available.max()), C, self.ratio)
+        largest = int(available.max())  # n_max: at most what the files hold
+        target = longtail_counts(min(self.n_max, largest) or largest, C, self.ratio)
         n = np.minimum(target, available - self.val_per_class)
         va = np.concatenate([p[:self.val_per_class] for p in per_class])
         tr = np.concatenate([p[self.val_per_class:self.val_per_class + k]
@@ -145,6 +151,8 @@ class _CIFARLT(Params):
             group_of = np.searchsorted(present, shot)
             names = [SHOTS[s][0] for s in present]
 
+        te = self._test_rows(yt, C, rng)
+
         def split(images, labels, ids=None):
             return Split(images, labels, group_of[labels], ids)
 
@@ -152,14 +160,24 @@ class _CIFARLT(Params):
         return DatasetBundle(
             name=self.name, task=CLASSIFICATION,
             train=split(X[tr], y[tr], tr.astype(np.int64)),
-            val=split(X[va], y[va], va.astype(np.int64)), test=split(Xt, yt),
+            val=split(X[va], y[va], va.astype(np.int64)),
+            test=split(Xt, yt) if te is None else split(Xt[te], yt[te], te.astype(np.int64)),
             class_names=self.class_names(C), group_names=names,
             notes=f"long-tailed training split (ratio {self.ratio:g}: {int(n[0])} to "
                   f"{int(n[-1])} images per class); val ({self.val_per_class} per class) and "
-                  "test splits balanced",
+                  f"test ({self.test_per_class or 'all'} per class) splits balanced",
             extra={"image_shape": (3, 32, 32), "augment": "crop_flip" if self.augment else None,
                    "shots": shots, "folder": str(folder)},
         )
+
+    def _test_rows(self, yt: np.ndarray, C: int, rng) -> np.ndarray | None:
+        """Rows of the test file kept: at most ``test_per_class`` of every class, drawn at
+        random with the load seed after the training draws (so they leave the training
+        split as it is), in file order; None (0): every row, the whole balanced test file."""
+        if not self.test_per_class:
+            return None
+        return np.sort(np.concatenate([rng.permutation(np.flatnonzero(yt == c))
+                                       [:self.test_per_class] for c in range(C)]))
 
     def class_names(self, C: int) -> list[str]:
         return CIFAR10_CLASSES if C == 10 else [str(c) for c in range(C)]
@@ -170,6 +188,11 @@ _RATIO = dict(low=1, high=10_000, log=True, typical=(1, 200, 1),
                    "files; 100 and 50 are the published settings).")
 _GROUP = dict(choices=GROUP_BY, help="Groups: many/medium/few-shot classes (> 100, 20..100, "
                                      "< 20 training images), or one group per class.")
+_N_MAX = ("Training images of the largest class, n_max of the profile n_c = n_max "
+          "ratio^(-c/(C-1)): a smaller problem of the same shape (0: all a class has, {n}, the "
+          "published setting; at most what the files hold).")
+_TEST = ("Test images per class, a balanced random subset of the test file (0: all {n}, the "
+         "published setting; at most what the file holds).")
 _AUGMENT = dict(help="Random crop (4-pixel zero padding) and horizontal flip of every training "
                      "batch, seeded (the published recipe).")
 
@@ -189,12 +212,21 @@ class CIFAR10LT(_CIFARLT):
     """
 
     kind: ClassVar[str] = "cifar10"
+    # the app's default (``wbui.budget``): CIFAR-LT is long-tailed already (no extra
+    # transform), and a miniature of the same profile (n_max, val_per_class, test_per_class)
+    # keeps 3 schemes x 3 seeds of the cnn within 30 s on 2 CPU cores
+    # (benchmarks/app_budgets.py); the published setting (n_max=0 etc.: all images) wants
+    # a GPU
+    default_budget: ClassVar[dict] = {"epochs": 2, "imbalance": [], "dataset_params": {
+        "n_max": 200, "val_per_class": 10, "test_per_class": 50}}
     root: str = param("", help="Folder with data_batch_1..5 and test_batch (empty: "
                                "cifar-10-batches-py in $WORKBENCH_DATA_DIR or data/).",
                       folder=True)
     ratio: float = param(100.0, **_RATIO)
     val_per_class: int = param(50, low=1, high=4999, help="Validation images per class, "
                                                           "held out from training.")
+    n_max: int = param(0, low=0, high=5000, help=_N_MAX.format(n="5,000"))
+    test_per_class: int = param(0, low=0, high=1000, help=_TEST.format(n="1,000"))
     group_by: str = param("shot", **_GROUP)
     augment: bool = param(True, **_AUGMENT)
 
@@ -212,12 +244,16 @@ class CIFAR100LT(_CIFARLT):
         'shot'
     """
 
-    kind: ClassVar[str] = "cifar100"
+    kind: ClassVar[str] = "cifar100"  # budget: see CIFAR10LT (100 classes: a smaller n_max)
+    default_budget: ClassVar[dict] = {"epochs": 2, "imbalance": [], "dataset_params": {
+        "n_max": 30, "val_per_class": 2, "test_per_class": 5}}
     root: str = param("", help="Folder with train and test (empty: cifar-100-python in "
                                "$WORKBENCH_DATA_DIR or data/).", folder=True)
     ratio: float = param(100.0, **_RATIO)
     val_per_class: int = param(10, low=1, high=499, help="Validation images per class, held "
                                                          "out from training.")
+    n_max: int = param(0, low=0, high=500, help=_N_MAX.format(n="500"))
+    test_per_class: int = param(0, low=0, high=100, help=_TEST.format(n="100"))
     group_by: str = param("shot", **_GROUP)
     augment: bool = param(True, **_AUGMENT)
 
