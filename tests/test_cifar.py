@@ -125,6 +125,108 @@ def test_val_per_class_must_leave_training_images():
         load(root=folder("cifar10", 20, 4), val_per_class=20)
 
 
+# ---- a smaller problem of the same shape: n_max and test_per_class --------------------------
+def test_n_max_and_test_per_class_default_to_the_published_splits():
+    """0 (the default) and any n_max the files reach are today's splits, bit for bit."""
+    f = folder("cifar10", 200, 5)
+    base = load(root=f, ratio=100, val_per_class=10)
+    assert base.counts("train")["class"].tolist() == [190, 119, 71, 43, 25, 15, 9, 5, 3, 2]
+    for same in ({"n_max": 0, "test_per_class": 0}, {"n_max": 200}, {"n_max": 5000}):
+        b = load(root=f, ratio=100, val_per_class=10, **same)
+        for a, c in ((base.train, b.train), (base.val, b.val), (base.test, b.test)):
+            assert np.array_equal(a.X, c.X) and np.array_equal(a.y, c.y)
+            assert np.array_equal(a.g, c.g) and np.array_equal(a.ids, c.ids)
+        assert b.group_names == base.group_names
+
+
+def test_a_smaller_n_max_keeps_the_profile_and_regroups_by_its_counts():
+    f = folder("cifar10", 200, 5)
+    full = load(root=f, ratio=100, val_per_class=10)
+    b = load(root=f, ratio=100, val_per_class=10, n_max=150)
+    counts = b.counts("train")["class"]
+    assert counts.tolist() == longtail_counts(150, 10, 100).tolist() == \
+        [150, 89, 53, 32, 19, 11, 6, 4, 2, 1]
+    assert b.counts("val")["class"].tolist() == [10] * 10  # val and test: as before
+    assert np.array_equal(b.val.ids, full.val.ids) and np.array_equal(b.test.X, full.test.X)
+    assert set(b.train.ids) < set(full.train.ids)  # the first n_c of each class's draw
+    assert b.extra["shots"] == {"many-shot": [0], "medium-shot": [1, 2, 3],
+                                "few-shot": [4, 5, 6, 7, 8, 9]}
+    for s in (b.train, b.val, b.test):  # the groups follow the smaller training counts
+        assert np.array_equal(s.g, shot_of(counts)[s.y])
+    c = load("cifar100", root=folder("cifar100", 6, 2), val_per_class=1, ratio=4, n_max=4)
+    assert c.counts("train")["class"].tolist() == longtail_counts(4, 100, 4).tolist()
+
+
+def test_test_per_class_is_a_balanced_seeded_subset_of_the_test_file():
+    f = folder("cifar10", 20, 4)
+    full = load(root=f, val_per_class=2)
+    b = load(root=f, val_per_class=2, test_per_class=3)
+    assert b.counts("test")["class"].tolist() == [3] * 10
+    ids = b.test.ids  # rows of the test file, in file order
+    assert len(set(ids)) == 30 and np.all(np.diff(ids) > 0)
+    assert np.array_equal(b.test.X, full.test.X[ids]) and np.array_equal(b.test.y, full.test.y[ids])
+    assert np.array_equal(b.test.g, full.test.g[ids])  # the groups of the training counts
+    assert np.array_equal(b.train.ids, full.train.ids)  # training and val splits untouched
+    assert np.array_equal(b.val.ids, full.val.ids)
+    assert np.array_equal(load(root=f, val_per_class=2, test_per_class=3).test.ids, ids)
+    picks = {tuple(load(root=f, val_per_class=2, test_per_class=3, seed=s).test.ids)
+             for s in range(4)}
+    assert len(picks) > 1  # the load seed draws them
+    more = load(root=f, val_per_class=2, test_per_class=50)  # more than the file: all of it
+    assert np.array_equal(more.test.X, full.test.X) and np.array_equal(more.test.y, full.test.y)
+
+
+@pytest.mark.parametrize("name,field,value,allowed", [
+    ("cifar10_lt", "n_max", -1, "an integer in 0..5000"),
+    ("cifar10_lt", "n_max", 5001, "an integer in 0..5000"),
+    ("cifar10_lt", "n_max", 2.5, "an integer in 0..5000"),
+    ("cifar10_lt", "test_per_class", 1001, "an integer in 0..1000"),
+    ("cifar100_lt", "n_max", 501, "an integer in 0..500"),
+    ("cifar100_lt", "test_per_class", -3, "an integer in 0..100"),
+    ("cifar100_lt", "test_per_class", True, "an integer in 0..100")])
+def test_bad_sizes_are_refused_with_what_is_allowed(name, field, value, allowed):
+    cfg = wb.RunConfig(dataset=name, model="cnn", dataset_params={field: value})
+    with pytest.raises(ConfigError) as err:
+        cfg.validate()
+    assert str(err.value) == f"{name} {field} must be {allowed}, got {value!r}"
+    assert err.value.owner == "dataset" and err.value.field == field
+
+
+def test_the_declared_default_budget_builds_and_trains_the_comparison(monkeypatch):
+    """The app's default comparison (``wbui.budget``) uses the miniature: >= 2 epochs (the
+    Samples view's cartography needs two), the published profile's shape at n_max."""
+    from wbui.budget import default_experiment
+
+    for kind, per_class, test, want in (("cifar10", 210, 60, [200, 119, 71, 43, 25]),
+                                        ("cifar100", 40, 8, [30, 28, 27, 26, 24])):
+        name = f"{kind}_lt"
+        monkeypatch.setenv("WORKBENCH_DATA_DIR", str(Path(folder(kind, per_class, test)).parent))
+        budget = wb.DATASETS.get(name).default_budget
+        exp = default_experiment(name)
+        configs = exp.configs()
+        assert len(configs) == 9 and {c.model for c in configs} == {"cnn"}
+        assert {c.epochs for c in configs} == {budget["epochs"]} and budget["epochs"] >= 2
+        for c in configs:
+            c.validate()
+            assert c.imbalance == [] and c.dataset_params == budget["dataset_params"]
+        b = load(kind, **budget["dataset_params"])
+        p = budget["dataset_params"]
+        assert b.counts("train")["class"].tolist()[:5] == want
+        assert b.counts("train")["class"].tolist() == longtail_counts(p["n_max"], b.n_classes,
+                                                                      100).tolist()
+        assert set(b.counts("val")["class"]) == {p["val_per_class"]}
+        assert set(b.counts("test")["class"]) == {p["test_per_class"]}
+    # it trains as the app trains it (seed 0's batch; on the tiny files: the sizes are upper
+    # bounds, so the budget takes what they hold)
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(Path(folder("cifar10", 40, 4)).parent))
+    configs = default_experiment("cifar10_lt").configs()
+    runs = wb.train_many([c for c in configs if c.seed == 0])
+    assert [r.status for r in runs] == ["done"] * 3
+    assert runs[0].info["execution"] == "batched (3 replicas)"
+    h = runs[0].history
+    assert set(h[h.split == "test"]["epoch"]) == {1, 2}  # evaluated after each of two epochs
+
+
 # ---- data fetch ----------------------------------------------------------------------------
 def fetch_cli(capsys, monkeypatch, url, md5, root):
     monkeypatch.setitem(cifar_files.SOURCES, "cifar10",
