@@ -190,7 +190,7 @@ _GROUP = dict(choices=GROUP_BY, help="Groups: many/medium/few-shot classes (> 10
                                      "< 20 training images), or one group per class.")
 _N_MAX = ("Training images of the largest class, n_max of the profile n_c = n_max "
           "ratio^(-c/(C-1)): a smaller problem of the same shape (0: all a class has, {n}, the "
-          "published setting; at most what the files hold).")
+          "published setting, which wants a GPU; at most what the files hold).")
 _TEST = ("Test images per class, a balanced random subset of the test file (0: all {n}, the "
          "published setting; at most what the file holds).")
 _AUGMENT = dict(help="Random crop (4-pixel zero padding) and horizontal flip of every training "
