@@ -198,7 +198,7 @@ def test_the_declared_default_budget_builds_and_trains_the_comparison(monkeypatc
     from wbui.budget import default_experiment
 
     for kind, per_class, test, want in (("cifar10", 210, 60, [200, 119, 71, 43, 25]),
-                                        ("cifar100", 40, 8, [30, 28, 27, 26, 24])):
+                                        ("cifar100", 40, 8, [25, 23, 22, 21, 20])):
         name = f"{kind}_lt"
         monkeypatch.setenv("WORKBENCH_DATA_DIR", str(Path(folder(kind, per_class, test)).parent))
         budget = wb.DATASETS.get(name).default_budget

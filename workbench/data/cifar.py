@@ -246,7 +246,7 @@ class CIFAR100LT(_CIFARLT):
 
     kind: ClassVar[str] = "cifar100"  # budget: see CIFAR10LT (100 classes: a smaller n_max)
     default_budget: ClassVar[dict] = {"epochs": 2, "imbalance": [], "dataset_params": {
-        "n_max": 30, "val_per_class": 2, "test_per_class": 5}}
+        "n_max": 25, "val_per_class": 2, "test_per_class": 4}}
     root: str = param("", help="Folder with train and test (empty: cifar-100-python in "
                                "$WORKBENCH_DATA_DIR or data/).", folder=True)
     ratio: float = param(100.0, **_RATIO)
