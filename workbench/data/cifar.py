@@ -42,6 +42,9 @@ Example:
     >>> b = CIFAR10LT(root=str(root), ratio=10, val_per_class=5).load(seed=0)
     >>> b.counts("train")["class"].tolist(), b.group_names
     ([55, 46, 35, 27, 21, 16, 12, 10, 7, 6], ['medium-shot', 'few-shot'])
+    >>> small = CIFAR10LT(root=str(root), ratio=10, val_per_class=5, n_max=20).load(seed=0)
+    >>> small.counts("train")["class"].tolist()
+    [20, 15, 11, 9, 7, 5, 4, 3, 2, 2]
 """
 
 from __future__ import annotations
