@@ -25,6 +25,7 @@ Example:
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable
 
 import torch
@@ -97,7 +98,11 @@ def predict_all(model: nn.Module, params: dict, buffers: dict, X: torch.Tensor,
     model.eval()
     fwd = stacked_forward(model, shared_input=True)
     R = next(iter(params.values())).shape[0]
-    width = max([p.shape[1] for p in params.values() if p.dim() == 3] + [X.shape[1], 1])
+    # floats per sample of the widest layer or of the input itself (images: 3 x 32 x 32, not
+    # their 3 channels; taking X.shape[1] made chunks of 5,000 images whose first conv
+    # output was 200 MB, and CIFAR's evaluation then cost more than its training)
+    width = max([p.shape[1] for p in params.values() if p.dim() == 3]
+                + [math.prod(X.shape[1:]), 1])
     chunk = max(64, chunk_elems // (R * width))
     out = torch.cat([fwd(params, buffers, X[i:i + chunk]) for i in range(0, len(X), chunk)], 1)
     model.train(was)

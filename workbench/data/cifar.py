@@ -221,7 +221,7 @@ class CIFAR10LT(_CIFARLT):
     # (benchmarks/app_budgets.py); the published setting (n_max=0 etc.: all images) wants
     # a GPU
     default_budget: ClassVar[dict] = {"epochs": 2, "imbalance": [], "dataset_params": {
-        "n_max": 200, "val_per_class": 10, "test_per_class": 50}}
+        "n_max": 400, "val_per_class": 20, "test_per_class": 100}}
     root: str = param("", help="Folder with data_batch_1..5 and test_batch (empty: "
                                "cifar-10-batches-py in $WORKBENCH_DATA_DIR or data/).",
                       folder=True)
@@ -249,7 +249,7 @@ class CIFAR100LT(_CIFARLT):
 
     kind: ClassVar[str] = "cifar100"  # budget: see CIFAR10LT (100 classes: a smaller n_max)
     default_budget: ClassVar[dict] = {"epochs": 2, "imbalance": [], "dataset_params": {
-        "n_max": 25, "val_per_class": 2, "test_per_class": 4}}
+        "n_max": 40, "val_per_class": 5, "test_per_class": 10}}
     root: str = param("", help="Folder with train and test (empty: cifar-100-python in "
                                "$WORKBENCH_DATA_DIR or data/).", folder=True)
     ratio: float = param(100.0, **_RATIO)
