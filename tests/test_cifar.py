@@ -197,8 +197,9 @@ def test_the_declared_default_budget_builds_and_trains_the_comparison(monkeypatc
     Samples view's cartography needs two), the published profile's shape at n_max."""
     from wbui.budget import default_experiment
 
-    for kind, per_class, test, want in (("cifar10", 210, 60, [200, 119, 71, 43, 25]),
-                                        ("cifar100", 40, 8, [25, 23, 22, 21, 20])):
+    # files just large enough for the budget (n_max + val_per_class, test_per_class + 2)
+    for kind, per_class, test, want in (("cifar10", 420, 102, [400, 239, 143, 86, 51]),
+                                        ("cifar100", 45, 12, [40, 38, 36, 34, 33])):
         name = f"{kind}_lt"
         monkeypatch.setenv("WORKBENCH_DATA_DIR", str(Path(folder(kind, per_class, test)).parent))
         budget = wb.DATASETS.get(name).default_budget
