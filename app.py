@@ -5,8 +5,8 @@ comparison trains (or loads from the run store) every scheme under every seed, a
 tabs show metrics, weights, groups, calibration, data, stored runs and the schemes
 themselves. On first load the default experiment (digits, long-tail ratio 50, mlp,
 uniform / inverse_frequency / linupper, 3 seeds) is shown at once. Training runs in the
-background: the progress bar (with the groups' weights so far) redraws every second, and
-Overview, Weights and Groups every two seconds from the partial records.
+background: every second the progress bar (with the groups' weights so far) and the open
+view redraw, Overview, Weights and Groups from the partial records.
 
 Environment:
     WORKBENCH_STORE               run store folder (default ``<repo>/runs``)
@@ -70,22 +70,17 @@ def draw_views(results, others="same") -> None:
 
 
 @st.fragment(run_every=1.0)
-def live_progress() -> None:
-    """While the comparison trains: progress, Cancel and the groups' weights so far."""
+def live() -> None:
+    """While the comparison trains, every second: progress and Cancel, and the views from
+    the finished runs and the partial records (made once for both). The progress box
+    draws the groups' weights, except on the Weights tab, which draws them itself."""
     job = st.session_state.get("job")
     if job is None or not job.running:
         st.rerun()  # finished: the whole page shows the stored comparison
-    runner.progress_box(job, runner.live_results(job)[0])
-
-
-@st.fragment(run_every=2.0)
-def live_views() -> None:
-    """The views from the finished runs and the partial records, redrawn every 2 s (a
-    tab's charts cost more than the progress box; training keeps most of the CPU)."""
-    job = st.session_state.get("job")
-    if job is None or not job.running:
-        st.rerun()
-    draw_views(*runner.live_results(job))
+    results, others = runner.live_results(job)
+    weights_tab = st.session_state.get("view") == "Weights"  # draws the same chart itself
+    runner.progress_box(job, results, weights_chart=not weights_tab)
+    draw_views(results, others)
 
 
 failure = st.session_state.pop("failure", None)
@@ -93,7 +88,7 @@ if failure:
     st.error(failure, icon=":material/error:")
 runner.banner(experiment)
 if runner.training():
-    live_progress()
-    live_views()
-else:
+    live()
+else:  # the same layout as live(): the tabs keep their place when training ends
+    st.container(key="live_box_slot")
     draw_views(runner.current_results())

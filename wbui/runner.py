@@ -263,9 +263,9 @@ def _cancel() -> None:
         job.cancel()
 
 
-def progress_box(job: Job, live: Results | None) -> None:
-    """The progress bar (elapsed time, estimated time left), Cancel, and the mean weight
-    of each group so far (the weights move while the comparison trains)."""
+def progress_box(job: Job, live: Results | None, weights_chart: bool = True) -> None:
+    """The progress bar (elapsed time, estimated time left), Cancel, and (``weights_chart``) the
+    mean weight of each group so far (the weights move while the comparison trains)."""
     box = st.container(border=True, key="live_box")
     frac, elapsed, left = job.progress()
     eta = f" · about {left:.0f} s left" if left is not None else ""
@@ -275,8 +275,8 @@ def progress_box(job: Job, live: Results | None) -> None:
     box.button("Cancel", key="cancel", on_click=_cancel, icon=":material/stop_circle:",
                disabled=job.cancelled,
                help="Stop training; runs finished so far stay in the store and are shown.")
-    history = live.frame("history") if live is not None else pd.DataFrame()
-    if "split" in history and (history["split"] == "train_batch").any():
+    history = live.frame("history") if live is not None and weights_chart else pd.DataFrame()
+    if weights_chart and "split" in history and (history["split"] == "train_batch").any():
         with box:
             chart(group_weight_over_steps(history, level="group", metric="weight"),
                   "live_weights")

@@ -37,7 +37,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import apply_layout, empty_figure, scheme_colors, scheme_order
+from .style import apply_layout, empty_figure, markers_trace, scheme_colors, scheme_order
 
 AMBIGUOUS = 0.2  # variability from which a sample counts as ambiguous
 REGIONS = ("easy-to-learn", "ambiguous", "hard-to-learn")
@@ -111,7 +111,7 @@ def cartography_map(carto: pd.DataFrame, color: str = "mean_weight") -> go.Figur
     for i, scheme in enumerate(schemes):
         d = carto[carto["scheme"] == scheme]
         r, c = i // cols + 1, i % cols + 1
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(markers_trace(len(carto))(
             x=d["variability"], y=d["confidence"], mode="markers", name=scheme,
             marker=dict(color=d[color], coloraxis="coloraxis", size=7, opacity=0.85,
                         symbol=np.where(d["noisy"].astype(bool), "x", "circle")),

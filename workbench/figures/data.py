@@ -30,6 +30,7 @@ from .style import (
     facets,
     is_empty,
     label_axes,
+    markers_trace,
     natural_key,
     position,
     scheme_colors,
@@ -156,7 +157,7 @@ def decision_boundaries(boundary: pd.DataFrame, points: pd.DataFrame | None = No
                 if part.empty:
                     continue
                 name = cls if g is None else f"{cls} · {g}"
-                fig.add_trace(go.Scattergl(
+                fig.add_trace(markers_trace(len(pts) * len(schemes))(
                     x=part["x0"], y=part["x1"], mode="markers", name=name, legendgroup=name,
                     showlegend=i == 0,
                     marker=dict(color=color_of.get(cls, "#333333"), size=6,

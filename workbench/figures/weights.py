@@ -99,8 +99,11 @@ def weight_trajectories(weights: pd.DataFrame, color_by: str = "group", max_samp
             if part.empty:
                 continue
             xs, ys, sids, size = _lines(part)
+            # markers only where a × is drawn: a marker per step of 40 samples was 7,000
+            # SVG nodes, and leaving the Weights tab took the browser 2 s
             fig.add_trace(go.Scatter(
-                x=xs, y=ys, customdata=sids, mode="lines+markers", name=key, legendgroup=key,
+                x=xs, y=ys, customdata=sids, mode="lines+markers" if any(size) else "lines",
+                name=key, legendgroup=key,
                 showlegend=not any(t.name == key for t in fig.data), connectgaps=False,
                 opacity=0.8,
                 line=dict(color=colors[key], width=1.2),
@@ -218,7 +221,7 @@ def weight_loss_scatter(weights: pd.DataFrame, epoch: int | None = None) -> go.F
             if not sel.any():
                 continue
             part = w[sel]
-            fig.add_trace(go.Scattergl(
+            fig.add_trace(st.markers_trace(len(w))(
                 x=part["loss"], y=part["weight"], mode="markers", name=key, legendgroup=key,
                 showlegend=i == 0, customdata=np.stack([part["sample_id"], part["seed"]], 1),
                 marker=dict(color=colors[key], size=6, opacity=0.65,
