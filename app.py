@@ -4,9 +4,9 @@ Pick a data set, an imbalance setting and several weighting schemes in the sideb
 comparison trains (or loads from the run store) every scheme under every seed, and the
 tabs show metrics, weights, groups, calibration, data, stored runs and the schemes
 themselves. On first load the default experiment (digits, long-tail ratio 50, mlp,
-uniform / inverse_frequency / linupper, 3 seeds) is shown at once. Training runs in the
-background: every second the progress bar (with the groups' weights so far) and the open
-view redraw, Overview, Weights and Groups from the partial records.
+uniform / inverse_frequency / linupper, 3 seeds) is shown at once. Training runs in a
+worker process (``wbui.worker``): every second the progress bar (with the groups' weights
+so far) and the open view redraw, Overview, Weights and Groups from the partial records.
 
 Environment:
     WORKBENCH_STORE               run store folder (default ``<repo>/runs``)
@@ -17,6 +17,8 @@ Environment:
                                   CLI and ``wb.train``: ``workbench.threads``)
     WORKBENCH_ALLOW_SERVER_PATHS  1: data files may also be given as paths on the server
                                   (default: upload only; ``wbui.upload``)
+    WORKBENCH_APP_TRAINING        process (default: a worker process, ``wbui.worker``) or
+                                  thread (a thread of the server; same numbers)
 """
 
 import streamlit as st

@@ -3,8 +3,9 @@
 Why: ``streamlit run`` imports the app's modules only when the first browser connects, so
 the first visitor waited for torch, pandas and plotly to import and for torch's one-time
 set-up (first graph, first optimiser step): about 8 s of a 2-core machine before anything
-showed. Here the server process imports them and trains one tiny run first, then serves
-``app.py`` exactly as ``streamlit run app.py`` would (same flags, same config file).
+showed. Here the server process imports them and trains one tiny run first, and starts
+the worker process the app trains in (``wbui.worker``), then serves ``app.py`` exactly as
+``streamlit run app.py`` would (same flags, same config file).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ def warm() -> None:
 
     torch.set_num_threads(torch_threads())
     _warm_up(train_many)
+    from wbui import worker
+
+    worker.start()  # the training process (wbui.worker) imports and warms up meanwhile
 
 
 if __name__ == "__main__":

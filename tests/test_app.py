@@ -137,6 +137,7 @@ def test_a_run_that_fails_in_training_is_reported_not_raised(app, monkeypatch, t
     def fail(*a, **k):
         raise error
 
+    monkeypatch.setenv("WORKBENCH_APP_TRAINING", "thread")  # the patch is in this process
     monkeypatch.setattr(workbench.store, "train_many", fail)
     app.selectbox(key="dataset").set_value("blobs2d").run()
     _settle(app.button(key="run").click().run())

@@ -36,6 +36,11 @@ def _captions(at) -> str:
     return " | ".join(c.value for c in at.caption)
 
 
+def _training_rows(job) -> bool:
+    """True once a run in flight has recorded training steps (not only started)."""
+    return any((r.history["split"] == "train_batch").any() for r in job.partial_runs())
+
+
 def test_the_views_follow_a_comparison_while_it_trains(app, tmp_path):
     app.selectbox(key="dataset").set_value("digits").run()
     app.number_input(key="epochs").set_value(300)  # long enough to look at it mid-way
@@ -44,7 +49,7 @@ def test_the_views_follow_a_comparison_while_it_trains(app, tmp_path):
     app.button(key="run").click().run()
     job = app.session_state["job"]
     end = time.monotonic() + 60
-    while not job.partial_runs() and time.monotonic() < end:
+    while not _training_rows(job) and time.monotonic() < end:
         time.sleep(0.1)
     app.run()  # what the live fragment draws
     _no_exception(app)
@@ -157,3 +162,34 @@ def test_the_estimate_learns_from_a_finished_comparison(monkeypatch):
     assert estimate._RATIO[("blobs2d", "mlp")] == pytest.approx(2.0)  # sqrt(40 / 10)
     estimate.learn(SimpleNamespace(**{**vars(job), "cancelled": True}))  # not learned from
     assert estimate._RATIO[("blobs2d", "mlp")] == pytest.approx(2.0)
+
+
+def test_a_worker_process_records_what_a_thread_records(tmp_path):
+    """The app trains in a worker process (``wbui.worker``) so the views keep a core; its
+    live records, sent back as deltas, equal those of training in a thread, and the runs
+    it stores are the same runs."""
+    import pandas as pd
+
+    import workbench as wb
+    from wbui.job import Job
+    from workbench.compare import comparison_configs
+
+    base = wb.RunConfig(dataset="digits", imbalance=[{"kind": "longtail", "ratio": 20}],
+                        epochs=3, model="mlp")
+    configs = comparison_configs(base, [("uniform", {}), ("linupper", {})], [0, 1])
+    jobs = {}
+    for where in ("thread", "process"):
+        jobs[where] = Job(configs, RunStore(tmp_path / where), where=where).start()
+        jobs[where].join(120)
+        assert jobs[where].done and not jobs[where].failure, jobs[where].failure
+    a, b = jobs["thread"], jobs["process"]
+    assert a.finished_keys() == b.finished_keys() and len(a.finished_keys()) == 4
+    for cfg in configs:
+        pd.testing.assert_frame_equal(a.records.history(cfg, a.spe),
+                                      b.records.history(cfg, b.spe), check_exact=True)
+        pd.testing.assert_frame_equal(a.records.weights(cfg, a.spe),
+                                      b.records.weights(cfg, b.spe), check_exact=True)
+    assert not b.records.history(configs[0], b.spe).empty
+    for key in a.finished_keys():
+        ra, rb = RunStore(tmp_path / "thread").load(key), RunStore(tmp_path / "process").load(key)
+        assert ra.summary == rb.summary

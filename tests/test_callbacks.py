@@ -129,6 +129,9 @@ def test_the_dashboard_sends_the_same_events(monkeypatch, tmp_path):
             LiveRecords.on_eval(self, step, epoch, rows, config)
 
     monkeypatch.setattr(job, "LiveRecords", LoggedRecords)
+    # the logging callback is patched into this process: train here (the worker process
+    # runs the same callback; tests/test_app_live.py checks its records equal these)
+    monkeypatch.setenv("WORKBENCH_APP_TRAINING", "thread")
     monkeypatch.setenv("WORKBENCH_STORE", str(tmp_path / "store"))
     monkeypatch.setenv("WORKBENCH_APP_DEFAULT_EPOCHS", "1")
     at = AppTest.from_file(APP, default_timeout=120)

@@ -10,6 +10,10 @@ the current step: the runs of the batch in flight are marked cancelled and not s
 (``RunStore.train_many``), so the store only ever holds complete runs; the batches that
 finished before stay stored and shown.
 
+Where the runs train: by default in a worker process (``wbui.worker``: the thread only
+waits for it and adds its records to ``records``), so the live views keep this process's
+core; ``where="thread"`` (or ``WORKBENCH_APP_TRAINING=thread``) trains in the thread.
+
 The thread never calls Streamlit; the script reads ``keys``, ``progress()``,
 ``partial_runs()`` and, once ``done``, ``failure``.
 
@@ -17,7 +21,7 @@ Example:
     >>> import tempfile, workbench as wb
     >>> from workbench.store import RunStore
     >>> cfgs = [wb.RunConfig(dataset="blobs2d", epochs=1, model="linear", seed=s) for s in (0, 1)]
-    >>> job = Job(cfgs, RunStore(tempfile.mkdtemp())).start(); job.join()
+    >>> job = Job(cfgs, RunStore(tempfile.mkdtemp()), where="thread").start(); job.join()
     >>> job.done, len(job.keys), job.trained
     (True, 2, 2)
 """
@@ -25,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 
@@ -32,14 +37,19 @@ from workbench import Run
 from workbench.batched import plan_batches
 from workbench.data.prepare import data_facts, load_prepared
 
+from . import worker
 from .live import LiveRecords
 
 
 class Job:
     """Train (or load) ``configs`` through ``store`` in a daemon thread."""
 
-    def __init__(self, configs: list, store, force: bool = False):
+    def __init__(self, configs: list, store, force: bool = False, where: str | None = None):
         self.configs, self.store, self.force = list(configs), store, force
+        self.where = where or os.environ.get("WORKBENCH_APP_TRAINING", "process")
+        if self.where not in ("process", "thread"):
+            raise ValueError(f"WORKBENCH_APP_TRAINING must be 'process' or 'thread', got "
+                             f"{self.where!r}")
         self.keys: dict[int, str] = {}  # config index -> store key of a finished run
         self.trained, self.failure, self.done = 0, "", False
         self.batch, self.n_batches, self.label = 0, 0, "preparing"
@@ -107,8 +117,12 @@ class Job:
             self.batch = b + 1
             self.label = (f"batch {b + 1}/{len(batches)} · {len(batch)} "
                           f"run{'s' * (len(batch) > 1)} · seed {cfgs[batch[0]].seed}")
-            runs = store.train_many([cfgs[i] for i in batch], force=self.force,
-                                    callbacks=[self.records])
+            todo_cfgs = [cfgs[i] for i in batch]
+            if self.where == "process":  # the views keep this process's core (wbui.worker)
+                runs = worker.train(store, todo_cfgs, self.force, self.records,
+                                    cancelled=lambda: self.cancelled)
+            else:
+                runs = store.train_many(todo_cfgs, force=self.force, callbacks=[self.records])
             if any(r.status == "cancelled" for r in runs):
                 break
             self.keys.update({i: r.key for i, r in zip(batch, runs)})

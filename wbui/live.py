@@ -51,6 +51,7 @@ class LiveRecords(Callback):
         self.evals: dict = {}  # config -> list of eval row dicts
         self.samples: dict = {}  # config -> list of weight-frame column arrays
         self.tracked: dict = {}  # config -> {position: True}
+        self.generation: dict = {}  # config -> how many times its records started afresh
         self.stop_requested = False
 
     # ---- callback events (training thread) ----------------------------------------------
@@ -66,6 +67,7 @@ class LiveRecords(Callback):
             self.total[config], self.steps[config] = total_steps, 0
             self.rows[config], self.evals[config], self.samples[config] = [], [], []
             self.tracked[config] = {}
+            self.generation[config] = self.generation.get(config, 0) + 1
 
     def on_step(self, rec) -> None:
         cfg = self.run_id(rec.config)
@@ -135,6 +137,36 @@ class LiveRecords(Callback):
         y = rec.y.cpu().numpy()
         label = y[hit] if y.ndim == 1 else np.zeros(int(hit.sum()), dtype=np.int64)
         return (np.full(int(hit.sum()), rec.step), idx[hit], label, g[hit], loss[hit], w[hit])
+
+    # ---- another process's records (``wbui.worker``) -----------------------------------
+    def delta(self, sent: dict) -> dict:
+        """What was recorded since the last delta (``sent``: run -> (generation, rows,
+        evals, samples) already sent; updated here), for :meth:`apply` in another process."""
+        with self.lock:
+            runs = {}
+            for rid in self.every:
+                gen = self.generation.get(rid, 0)
+                old = sent.get(rid)
+                n = (0, 0, 0) if old is None or old[0] != gen else old[1:]
+                rows, evals, samples = self.rows[rid], self.evals[rid], self.samples[rid]
+                runs[rid] = (gen, rows[n[0]:], evals[n[1]:], samples[n[2]:])
+                sent[rid] = (gen, len(rows), len(evals), len(samples))
+            return {"every": dict(self.every), "total": dict(self.total),
+                    "steps": dict(self.steps), "runs": runs}
+
+    def apply(self, delta: dict) -> None:
+        """Add a :meth:`delta` made in the training process to these records."""
+        with self.lock:
+            self.every.update(delta["every"])
+            self.total.update(delta["total"])
+            self.steps.update(delta["steps"])
+            for rid, (gen, rows, evals, samples) in delta["runs"].items():
+                if self.generation.get(rid) != gen:  # a new stage started afresh
+                    self.generation[rid] = gen
+                    self.rows[rid], self.evals[rid], self.samples[rid] = [], [], []
+                self.rows[rid].extend(rows)
+                self.evals[rid].extend(evals)
+                self.samples[rid].extend(samples)
 
     # ---- frames (any thread) ----------------------------------------------------------
     def progress(self) -> tuple[int, int]:

@@ -5,7 +5,7 @@ is loaded, not trained again, so re-opening a comparison takes well under a seco
 the store keys of the comparison on show live in ``st.session_state``; the RunStore is a
 ``st.cache_resource`` and the loaded tables and frames a ``st.cache_data`` keyed by them.
 
-Training: the runs missing from the store train in a background thread (``job.Job``), in
+Training: the runs missing from the store train in a worker process (``job.Job``, ``worker``), in
 batches, one per seed, each holding every scheme of that seed as batched replicas
 (``workbench.batched``: one vectorised pass, the same numbers as one by one). The script
 returns at once; while the job runs, the app's fragment redraws the progress bar (elapsed
