@@ -239,10 +239,11 @@ def markers_trace(n_points: int):
     """``go.Scatter`` (SVG) for a figure of up to ``SVG_MAX_POINTS`` markers, else
     ``go.Scattergl`` (WebGL).
 
-    Why: WebGL draws tens of thousands of points, but each chart's WebGL context costs
-    hundreds of milliseconds in a browser without a GPU (software rendering: headless
-    Chromium, most teaching VMs); the Samples tab took 2-3 s to open with its three WebGL
-    panels and 0.2-0.3 s with SVG. SVG is the faster choice for a few thousand points.
+    Why: WebGL draws tens of thousands of points, but a WebGL context is slow to make in a
+    browser without a GPU (software rendering: headless Chromium, many teaching VMs):
+    opening the Samples tab (2,304 markers) from Groups took 0.13-1.77 s with WebGL and
+    0.20-0.28 s with SVG in headless Chromium. SVG is the steadier choice for a few
+    thousand points.
 
     Example:
         >>> markers_trace(100).__name__, markers_trace(100_000).__name__
