@@ -18,8 +18,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def warm() -> None:
-    """Import what the first page needs and pay torch's one-time costs."""
+    """Import what the first page needs and pay torch's one-time costs, here and in the
+    worker process the app trains in (``wbui.worker``), which starts first and warms up
+    beside this one."""
     sys.path.insert(0, str(ROOT))
+    from wbui import worker
+
+    worker.start()
     import torch
 
     import wbui.runner  # noqa: F401  (torch, pandas, the registries, the run store)
@@ -30,10 +35,8 @@ def warm() -> None:
     from workbench.threads import torch_threads
 
     torch.set_num_threads(torch_threads())
-    _warm_up(train_many)
-    from wbui import worker
-
-    worker.start()  # the training process (wbui.worker) imports and warms up meanwhile
+    _warm_up(train_many)  # the estimate's probe trains a few steps in this process
+    worker.wait_until_warm()
 
 
 if __name__ == "__main__":

@@ -92,6 +92,13 @@ def start():
         return _STATE["pool"], _STATE["manager"]
 
 
+def wait_until_warm(timeout: float = 120) -> None:
+    """Block until the worker has imported torch and the core (``scripts/serve.py`` opens
+    its port only then, so the first Run does not wait for a cold worker)."""
+    start()
+    _STATE["warm"].result(timeout)
+
+
 def _forget() -> None:
     with _LOCK:
         pool = _STATE.pop("pool", None)
