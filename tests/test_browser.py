@@ -142,9 +142,27 @@ def _tab(page, name: str) -> None:
     page.get_by_role("tab", name=name).click()
 
 
+def _idle(page) -> None:
+    """Wait until no script run is in progress (a rerun redraws the sidebar and closes an
+    open dropdown: after a Cancel, the fragment's final rerun can still be running)."""
+    page.wait_for_function(
+        "!document.querySelector('[data-testid=\"stStatusWidget\"] button')")
+
+
 def _choose(page, label: str, option: str) -> None:
-    page.get_by_role("combobox", name=label).click()
-    page.get_by_role("option", name=option, exact=True).click()
+    """Pick ``option`` in the selectbox ``label``; opened again if a rerun closed it."""
+    for _ in range(3):
+        _idle(page)
+        page.get_by_role("combobox", name=label).click()
+        choice = page.get_by_role("option", name=option, exact=True)
+        try:
+            choice.wait_for(timeout=10_000)
+        except Exception:  # noqa: BLE001 - the list closed under us: open it again
+            page.keyboard.press("Escape")
+            continue
+        choice.click()
+        return
+    raise AssertionError(f"{option!r} never showed in the {label!r} list")
 
 
 def test_live_chart_banner_and_uploaded_csv(page, tmp_path):
