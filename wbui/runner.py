@@ -276,7 +276,7 @@ def progress_box(job: Job, live: Results | None, weights_chart: bool = True) -> 
                disabled=job.cancelled,
                help="Stop training; runs finished so far stay in the store and are shown.")
     history = live.frame("history") if live is not None and weights_chart else pd.DataFrame()
-    if weights_chart and "split" in history and (history["split"] == "train_batch").any():
+    if "split" in history and (history["split"] == "train_batch").any():
         with box:
             chart(group_weight_over_steps(history, level="group", metric="weight"),
                   "live_weights")
